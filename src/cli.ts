@@ -1,0 +1,82 @@
+// The CLI: cac wiring, lazy command loading, exit codes and error printing (DESIGN.md, "The CLI contract").
+import { cac } from "cac";
+import { ChatError, EXIT } from "./errors.ts";
+
+/** A command module: validates its input, calls the library, prints JSON; returns its exit code. */
+export interface CommandModule {
+  run(args: string[], opts: Record<string, unknown>): Promise<number | void>;
+}
+type Load = () => Promise<CommandModule>;
+
+const VERSION = "0.1.0";
+
+export async function main(argv: string[]): Promise<number> {
+  const cli = cac("chat");
+  let exitCode: number = EXIT.ok;
+  const action = (load: Load) => async (...a: unknown[]) => {
+    const opts = a.pop() as Record<string, unknown>;
+    const args = a.flat().filter((x) => x !== undefined).map(String);
+    exitCode = (await (await load()).run(args, opts)) ?? EXIT.ok;
+  };
+
+  cli
+    .option("--bootstrap <hosts>", "DHT bootstrap nodes, host:port,… (env CHAT_BOOTSTRAP; default: the public Mainline routers)")
+    .option("--identity <file>", "Identity file (env CHAT_IDENTITY)")
+    .option("--passphrase-env <name>", "Read the identity passphrase from this environment variable")
+    .option("--port <n>", "UDP port to bind (default: random)")
+    .option("--timeout <ms>", "Give up after this many milliseconds")
+    .option("--verbose", "Print stack traces and debug details on stderr");
+
+  cli
+    .command("keygen", "Create a new identity (an Ed25519 key pair) and print it as JSON")
+    .option("--out <file>", "Write the identity to FILE (mode 0600; never overwrites) and print only its public key")
+    .option("--encrypt", "Encrypt the secret with a passphrase (from --passphrase-env, else a prompt)")
+    .example("chat keygen --out me.json && chat id me.json")
+    .action(action(() => import("./commands/keygen.ts")));
+
+  cli
+    .command("id [file]", "Print the public key of an identity file (or of the identity JSON on stdin)")
+    .example("chat keygen | chat id")
+    .action(action(() => import("./commands/id.ts")));
+
+  cli.help();
+  cli.version(VERSION);
+
+  try {
+    cli.parse(["node", "chat", ...argv], { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options["help"] || cli.options["version"]) return EXIT.ok;
+      const name = cli.args[0];
+      throw ChatError.input(
+        "UNKNOWN_COMMAND",
+        name ? `Unknown command "${name}"` : "No command given",
+        "Run `chat --help` to list the commands",
+      );
+    }
+    await cli.runMatchedCommand();
+    return exitCode;
+  } catch (err) {
+    return report(err, Boolean(cli.options["verbose"]));
+  }
+}
+
+/** Errors: one JSON line on stderr plus a human hint; a stack trace only with --verbose. */
+function report(err: unknown, verbose: boolean): number {
+  const e = err instanceof ChatError
+    ? err
+    : (err as Error)?.name === "ZodError"
+    ? ChatError.input("BAD_OPTION", zodMessage(err), "Run `chat <command> --help` for the options")
+    : (err as Error)?.name === "CACError"
+    ? ChatError.input("USAGE", (err as Error).message, "Run `chat --help` or `chat <command> --help`")
+    : new ChatError("INTERNAL", (err as Error)?.message ?? String(err), { exitCode: EXIT.failed });
+  process.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message } }) + "\n");
+  if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+  return e.exitCode;
+}
+
+function zodMessage(err: unknown): string {
+  const issue = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
+  const name = issue?.path.map(String).join(".").replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+  return issue ? `Invalid option${name ? ` --${name}` : ""}: ${issue.message}` : "Invalid input";
+}

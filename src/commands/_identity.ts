@@ -1,0 +1,162 @@
+// Identity files: the one place that reads and writes them. A file is never overwritten, is
+// created with mode 0600, and a secret sealed with a passphrase is opened only with the right one.
+import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+import { z } from "zod";
+import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity } from "../crypto/identity.ts";
+import { openSeed, sealSeed, type SealedSeed } from "../crypto/keyfile.ts";
+import { ChatError } from "../errors.ts";
+
+const FILE_TYPE = "chat-identity";
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
+
+const Sealed = z.object({
+  kdf: z.literal("scrypt"),
+  logN: z.number().int().min(1).max(30),
+  r: z.number().int().min(1).max(64),
+  p: z.number().int().min(1).max(64),
+  salt: z.string().regex(/^[0-9a-f]{32,128}$/),
+  cipher: z.literal("xchacha20-poly1305"),
+  nonce: hex(24),
+  ciphertext: hex(48),
+});
+const IdentityFile = z.union([
+  z.object({ type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string(), seed: hex(32) }),
+  z.object({ type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string(), encrypted: Sealed }),
+]);
+export type IdentityFile = z.infer<typeof IdentityFile>;
+
+export interface PassphraseSource {
+  /** Name of the environment variable that holds the passphrase (`--passphrase-env`). */
+  passphraseEnv?: string | undefined;
+}
+
+/** The JSON form of an identity, sealed with a passphrase when one is given. */
+export async function identityToFile(identity: Identity, passphrase?: string): Promise<IdentityFile> {
+  const publicKey = formatPublicKey(identity.publicKey);
+  if (passphrase === undefined) {
+    return { type: FILE_TYPE, version: 1, publicKey, seed: Buffer.from(identity.seed).toString("hex") };
+  }
+  return { type: FILE_TYPE, version: 1, publicKey, encrypted: await sealSeed(identity.seed, passphrase, publicKey) };
+}
+
+/** Writes an identity file with mode 0600; refuses (exit 2) if FILE exists, leaving it untouched. */
+export function writeIdentityFile(path: string, file: IdentityFile): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw ChatError.input("FILE_EXISTS", `Refusing to overwrite "${path}"`, "Choose another --out path; an identity file is never overwritten");
+    }
+    throw ChatError.input("CANNOT_WRITE", `Cannot write "${path}": ${(err as Error).message}`);
+  }
+  try {
+    writeSync(fd, JSON.stringify(file, null, 2) + "\n");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads the identity JSON from FILE, or from stdin when FILE is undefined or "-". */
+export function readIdentityText(path: string | undefined): { text: string; source: string } {
+  const source = path === undefined || path === "-" ? "stdin" : path;
+  try {
+    return { text: readFileSync(source === "stdin" ? 0 : source, "utf8"), source };
+  } catch (err) {
+    throw ChatError.input("CANNOT_READ", `Cannot read identity ${source === "stdin" ? "from stdin" : `"${source}"`}: ${(err as Error).message}`,
+      "Create one with `chat keygen --out FILE`");
+  }
+}
+
+/** Parses and validates an identity file's JSON (without opening a sealed secret). */
+export function parseIdentityFile(text: string, source: string): IdentityFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: not JSON`, "Expected the output of `chat keygen`");
+  }
+  const parsed = IdentityFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: ${issue?.path.join(".") || "file"}: ${issue?.message}`,
+      "Expected the output of `chat keygen`");
+  }
+  parsePublicKey(parsed.data.publicKey);
+  return parsed.data;
+}
+
+/** Loads an identity (`--identity FILE`, else CHAT_IDENTITY), opening a sealed secret with the passphrase. */
+export async function loadIdentity(path: string | undefined, opts: PassphraseSource = {}): Promise<Identity> {
+  const file = path ?? process.env["CHAT_IDENTITY"];
+  if (file === undefined) {
+    throw ChatError.input("NO_IDENTITY", "No identity given", "Pass --identity FILE (or set CHAT_IDENTITY); create one with `chat keygen --out FILE`");
+  }
+  const { text, source } = readIdentityText(file);
+  return openIdentityFile(parseIdentityFile(text, `"${source}"`), opts);
+}
+
+export async function openIdentityFile(file: IdentityFile, opts: PassphraseSource = {}): Promise<Identity> {
+  let seed: Uint8Array;
+  if ("seed" in file) {
+    seed = Buffer.from(file.seed, "hex");
+  } else {
+    const passphrase = await readPassphrase(opts, false);
+    const opened = await openSeed(file.encrypted as SealedSeed, passphrase, file.publicKey);
+    if (!opened) throw ChatError.input("BAD_PASSPHRASE", "Cannot open identity: wrong passphrase", "Check the passphrase (or the variable named by --passphrase-env)");
+    seed = opened;
+  }
+  const identity = identityFromSeed(seed);
+  if (formatPublicKey(identity.publicKey) !== formatPublicKey(parsePublicKey(file.publicKey))) {
+    throw ChatError.input("BAD_IDENTITY", "Identity file is inconsistent: its seed does not give its public key");
+  }
+  return identity;
+}
+
+/** The passphrase: from the environment variable named by --passphrase-env, else a prompt on a TTY. */
+export async function readPassphrase(opts: PassphraseSource, confirm: boolean): Promise<string> {
+  if (opts.passphraseEnv !== undefined) {
+    const value = process.env[opts.passphraseEnv];
+    if (!value) {
+      throw ChatError.input("NO_PASSPHRASE", `Environment variable "${opts.passphraseEnv}" is empty or not set`, "Export the passphrase in it, or drop --passphrase-env to be prompted");
+    }
+    return value;
+  }
+  if (!process.stdin.isTTY) {
+    throw ChatError.input("NO_PASSPHRASE", "A passphrase is needed and there is no terminal to ask for it", "Put it in an environment variable and pass --passphrase-env NAME");
+  }
+  const first = await prompt("Passphrase: ");
+  if (!first) throw ChatError.input("NO_PASSPHRASE", "Empty passphrase");
+  if (confirm && (await prompt("Repeat passphrase: ")) !== first) {
+    throw ChatError.input("NO_PASSPHRASE", "The passphrases do not match");
+  }
+  return first;
+}
+
+/** Reads one line from the terminal without echoing it. */
+function prompt(question: string): Promise<string> {
+  process.stderr.write(question);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  let line = "";
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (err) reject(err); else resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return done();
+        if (ch === "\u0003" || ch === "\u0004") return done(ChatError.input("CANCELLED", "Cancelled"));
+        if (ch === "\u007f" || ch === "\b") line = line.slice(0, -1);
+        else line += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
