@@ -19,11 +19,10 @@ const Sealed = z.object({
   nonce: hex(24),
   ciphertext: hex(48),
 });
-const IdentityFile = z.union([
-  z.object({ type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string(), seed: hex(32) }),
-  z.object({ type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string(), encrypted: Sealed }),
-]);
-export type IdentityFile = z.infer<typeof IdentityFile>;
+const Header = { type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string() };
+const PlainFile = z.object({ ...Header, seed: hex(32) });
+const SealedFile = z.object({ ...Header, encrypted: Sealed });
+export type IdentityFile = z.infer<typeof PlainFile> | z.infer<typeof SealedFile>;
 
 export interface PassphraseSource {
   /** Name of the environment variable that holds the passphrase (`--passphrase-env`). */
@@ -77,10 +76,11 @@ export function parseIdentityFile(text: string, source: string): IdentityFile {
   } catch {
     throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: not JSON`, "Expected the output of `chat keygen`");
   }
-  const parsed = IdentityFile.safeParse(json);
+  const sealed = typeof json === "object" && json !== null && "encrypted" in json;
+  const parsed = (sealed ? SealedFile : PlainFile).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: ${issue?.path.join(".") || "file"}: ${issue?.message}`,
+    throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: ${issue?.path.join(".") || "file"}: ${issue?.message.toLowerCase()}`,
       "Expected the output of `chat keygen`");
   }
   parsePublicKey(parsed.data.publicKey);

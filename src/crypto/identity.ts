@@ -1,0 +1,124 @@
+/**
+ * Identities (PROTOCOL §2): an Ed25519 key pair from a 32-byte seed, which doubles as an X25519
+ * key pair for Noise, and the text form of public keys (§1).
+ * @module
+ */
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { ChatError } from "../errors.ts";
+import { abytes, randomBytes, wipe } from "./_utils.ts";
+import type { KeyPair } from "./noise.ts";
+import { decodeZBase32, encodeZBase32 } from "./zbase32.ts";
+
+const SEED_LENGTH = 32;
+const KEY_LENGTH = 32;
+
+export type Identity = {
+  /** The 32-byte secret seed (RFC 8032 private key). */
+  seed: Uint8Array;
+  /** A = a·B, the 32-byte Ed25519 public key: the identity itself. */
+  publicKey: Uint8Array;
+  /** a: SHA-512(seed)[0..32] clamped (RFC 8032 §5.1.5), little-endian, not reduced mod L. */
+  scalar: Uint8Array;
+  /** prefix: SHA-512(seed)[32..64], the nonce key of RFC 8032 §5.1.6. */
+  prefix: Uint8Array;
+  /** The X25519 form: secret a (libsodium `crypto_sign_ed25519_sk_to_curve25519`), public u = (1 + y)/(1 − y). */
+  x25519: KeyPair;
+};
+
+/** PROTOCOL §2: the identity made from `seed` (copied, so the caller may wipe its own). */
+export function identityFromSeed(seed: Uint8Array): Identity {
+  abytes(seed, SEED_LENGTH, "seed");
+  const { head, prefix, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
+  return {
+    seed: seed.slice(),
+    publicKey: pointBytes,
+    scalar: head,
+    prefix,
+    // X25519 clamps its scalar, and `head` is already clamped, so a·B in Montgomery form is X25519(a, 9).
+    x25519: { secretKey: head.slice(), publicKey: x25519.getPublicKey(head) },
+  };
+}
+
+/** A fresh identity from 32 random bytes. */
+export function generateIdentity(): Identity {
+  const seed = randomBytes(SEED_LENGTH);
+  const identity = identityFromSeed(seed);
+  wipe(seed);
+  return identity;
+}
+
+/** Zeroes every secret of an identity; it is unusable afterwards. */
+export function wipeIdentity(identity: Identity): void {
+  wipe(identity.seed, identity.scalar, identity.prefix, identity.x25519.secretKey);
+}
+
+type Point = ReturnType<typeof ed25519.Point.fromBytes>;
+
+/**
+ * Decodes a public key as RFC 8032 §5.1.3 does, strictly: y < p, no x = 0 with the sign bit set
+ * (non-canonical encodings), then rejects small-order points and points with a torsion component.
+ * Every key made by `a·B` passes; anything else is not a key anyone could hold.
+ */
+export function _decodePublicKey(bytes: Uint8Array): Point | undefined {
+  if (bytes.length !== KEY_LENGTH) return undefined;
+  let point: Point;
+  try {
+    point = ed25519.Point.fromBytes(bytes, false);
+  } catch {
+    return undefined;
+  }
+  if (point.isSmallOrder() || !point.isTorsionFree()) return undefined;
+  return point;
+}
+
+/** True if `bytes` is a canonical Ed25519 public key in the prime-order subgroup. */
+export function isValidPublicKey(bytes: Uint8Array): boolean {
+  abytes(bytes, undefined, "publicKey");
+  return _decodePublicKey(bytes) !== undefined;
+}
+
+/** PROTOCOL §1: the 52-character z-base-32 text of a public key. */
+export function formatPublicKey(publicKey: Uint8Array): string {
+  return encodeZBase32(abytes(publicKey, KEY_LENGTH, "publicKey"));
+}
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * PROTOCOL §1: a public key from its text, 52 z-base-32 characters (lowercase, zero padding bits)
+ * or 64 hex characters. Anything else, and any key that is not a valid Ed25519 point in the
+ * prime-order subgroup, is bad input (ChatError BAD_PUBLIC_KEY, exit 2).
+ */
+export function parsePublicKey(text: string): Uint8Array {
+  if (typeof text !== "string") throw new TypeError(`"text" expected string, got type=${typeof text}`);
+  const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  let bytes: Uint8Array | undefined;
+  if (text.length === 52) bytes = decodeZBase32(text);
+  else if (HEX_KEY.test(text)) bytes = Uint8Array.from(text.match(/../g) as string[], (h) => parseInt(h, 16));
+  if (bytes === undefined) {
+    throw ChatError.input(
+      "BAD_PUBLIC_KEY",
+      `Cannot parse public key "${shown}": expected 52 z-base-32 characters or 64 hex characters`,
+      "A public key looks like the publicKey printed by `chat id`",
+    );
+  }
+  if (_decodePublicKey(bytes) === undefined) {
+    throw ChatError.input(
+      "BAD_PUBLIC_KEY",
+      `Cannot use public key "${shown}": it is not a valid Ed25519 public key`,
+      "Check that the key was copied completely and unchanged",
+    );
+  }
+  return bytes;
+}
+
+/**
+ * PROTOCOL §2: the X25519 public key of an Ed25519 public key, u = (1 + y)/(1 − y)
+ * (libsodium `crypto_sign_ed25519_pk_to_curve25519`). Throws RangeError for an invalid key.
+ */
+export function x25519FromEd25519Public(publicKey: Uint8Array): Uint8Array {
+  abytes(publicKey, KEY_LENGTH, "publicKey");
+  const point = _decodePublicKey(publicKey);
+  if (point === undefined) throw new RangeError(`"publicKey" is not a valid Ed25519 public key`);
+  return ed25519.utils.toMontgomery(publicKey);
+}

@@ -1,0 +1,171 @@
+// KRPC transactions: ids, timeouts, retries, bounded concurrency. A reply completes a transaction
+// only if it comes from the address the query went to and, when we know whom we asked, carries
+// that node's id.
+import type { BDict } from "./bencode.ts";
+import { MAX_INFLIGHT, QUERY_TIMEOUT } from "./constants.ts";
+import { encodeError, encodeQuery, encodeResponse, type Message } from "./krpc.ts";
+import type { Address, Clock, Transport } from "./transport.ts";
+
+/** Why a query failed: a KRPC error reply (`code` ≥ 200), a timeout, or an unexpected node id. */
+export class QueryError extends Error {
+  override readonly name = "QueryError";
+  readonly code: number | "timeout" | "unexpected-id" | "closed";
+  constructor(code: QueryError["code"], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface Reply {
+  r: BDict;
+  id: Uint8Array;
+  /** BEP 42: our address as the responder sees it. */
+  ip: Address | null;
+  from: Address;
+  rtt: number;
+}
+
+export interface QueryOptions {
+  /** The node id we expect to answer (known from a `nodes` list or our table). */
+  expect?: Uint8Array | undefined;
+  /** Resends after a timeout (same transaction id, so a late first answer still counts). */
+  retries?: number;
+}
+
+interface Pending {
+  tid: number;
+  to: Address;
+  expect: Uint8Array | undefined;
+  buf: Uint8Array;
+  retries: number;
+  sentAt: number;
+  timer: unknown;
+  resolve: (reply: Reply) => void;
+  reject: (err: QueryError) => void;
+}
+
+export interface RpcOptions {
+  transport: Transport;
+  clock: Clock;
+  timeout?: number;
+  maxInflight?: number;
+}
+
+export class Rpc {
+  readonly timeout: number;
+  readonly maxInflight: number;
+  /** Counters for stats and benchmarks. */
+  queries = 0;
+  timeouts = 0;
+  private readonly _transport: Transport;
+  private readonly _clock: Clock;
+  private readonly _pending = new Map<number, Pending>();
+  private _queue: (() => void)[] = [];
+  private _tid: number;
+  private _closed = false;
+
+  constructor(opts: RpcOptions) {
+    this._transport = opts.transport;
+    this._clock = opts.clock;
+    this.timeout = opts.timeout ?? QUERY_TIMEOUT;
+    this.maxInflight = opts.maxInflight ?? MAX_INFLIGHT;
+    this._tid = (Math.random() * 0x10000) | 0;
+  }
+
+  get inflight(): number {
+    return this._pending.size;
+  }
+
+  /** Sends a query and resolves with the reply; rejects with QueryError. */
+  query(to: Address, q: string, a: BDict, opts: QueryOptions = {}): Promise<Reply> {
+    if (this._closed) return Promise.reject(new QueryError("closed", "DHT node is closed"));
+    return new Promise((resolve, reject) => {
+      const send = () => this._send(to, q, a, opts, resolve, reject);
+      if (this._pending.size < this.maxInflight) send();
+      else this._queue.push(send);
+    });
+  }
+
+  respond(to: Address, t: Uint8Array, r: BDict): Uint8Array {
+    const buf = encodeResponse(t, r, to);
+    this._transport.send(buf, to);
+    return buf;
+  }
+
+  error(to: Address, t: Uint8Array, code: number, message: string): void {
+    this._transport.send(encodeError(t, code, message, to), to);
+  }
+
+  /** Matches a parsed reply or error to its transaction. Returns false if it matched none. */
+  settle(msg: Message, from: Address): boolean {
+    if ((msg.y !== "r" && msg.y !== "e") || msg.t.length !== 2) return false;
+    const p = this._pending.get((msg.t[0]! << 8) | msg.t[1]!);
+    if (!p || p.to.host !== from.host || p.to.port !== from.port) return false;
+    this._finish(p);
+    if (msg.y === "e") {
+      p.reject(new QueryError(msg.code, msg.message || `Error ${msg.code}`));
+    } else if (p.expect && !equal(p.expect, msg.id)) {
+      p.reject(new QueryError("unexpected-id", "Reply from an unexpected node id"));
+    } else {
+      p.resolve({ r: msg.r, id: msg.id, ip: msg.ip, from, rtt: this._clock.now() - p.sentAt });
+    }
+    return true;
+  }
+
+  /** Fails every transaction in flight or queued. */
+  destroy(): void {
+    this._closed = true;
+    this._queue = [];
+    for (const p of [...this._pending.values()]) {
+      this._finish(p);
+      p.reject(new QueryError("closed", "DHT node is closed"));
+    }
+  }
+
+  private _send(to: Address, q: string, a: BDict, opts: QueryOptions, resolve: Pending["resolve"], reject: Pending["reject"]): void {
+    if (this._closed) return reject(new QueryError("closed", "DHT node is closed"));
+    const tid = this._nextTid();
+    const p: Pending = {
+      tid, to, expect: opts.expect, retries: opts.retries ?? 0, resolve, reject,
+      buf: encodeQuery(new Uint8Array([tid >> 8, tid & 0xff]), q, a),
+      sentAt: this._clock.now(), timer: null,
+    };
+    this._pending.set(tid, p);
+    this.queries++;
+    this._transmit(p);
+  }
+
+  private _transmit(p: Pending): void {
+    p.timer = this._clock.setTimeout(() => this._expire(p), this.timeout);
+    this._transport.send(p.buf, p.to);
+  }
+
+  private _expire(p: Pending): void {
+    if (p.retries-- > 0) {
+      this.queries++;
+      return this._transmit(p);
+    }
+    this.timeouts++;
+    this._finish(p);
+    p.reject(new QueryError("timeout", "Query timed out"));
+  }
+
+  private _finish(p: Pending): void {
+    this._clock.clearTimeout(p.timer);
+    this._pending.delete(p.tid);
+    const next = this._queue.shift();
+    if (next) next();
+  }
+
+  private _nextTid(): number {
+    do this._tid = (this._tid + 1) & 0xffff;
+    while (this._pending.has(this._tid));
+    return this._tid;
+  }
+}
+
+export function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

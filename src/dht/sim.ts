@@ -1,0 +1,254 @@
+// An in-memory network on virtual time: latency, loss, duplication, reordering and churn, all
+// drawn from one seeded generator so that a run is reproducible. Holds 100,000 nodes in a process.
+import { setImmediate } from "node:timers";
+import type { Address, Clock, Transport } from "./transport.ts";
+
+/** A small fast seeded generator (mulberry32): uniform floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: (() => void) | null;
+}
+
+/**
+ * Virtual time. Timers run in (time, insertion) order; between two instants the clock yields
+ * to the event loop so that promise continuations run before time moves on, as they would.
+ */
+export class VirtualClock implements Clock {
+  private _now = 0;
+  private _seq = 0;
+  private readonly _heap: Timer[] = [];
+
+  now(): number {
+    return this._now;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const timer: Timer = { at: this._now + Math.max(0, ms), seq: this._seq++, fn };
+    this._push(timer);
+    return timer;
+  }
+
+  clearTimeout(timer: unknown): void {
+    if (timer) (timer as Timer).fn = null;
+  }
+
+  /** Number of timers still queued (cancelled ones included until their time comes). */
+  get pending(): number {
+    return this._heap.length;
+  }
+
+  /** Runs timers up to `until` (virtual ms), settling promises between instants. */
+  async run(until = Infinity): Promise<void> {
+    while (this._heap.length && this._heap[0]!.at <= until) {
+      this._step();
+      await yieldToEventLoop();
+    }
+    if (until !== Infinity && until > this._now) this._now = until;
+  }
+
+  /** Runs timers until `p` settles (or no timer is left), then returns its outcome. */
+  async until<T>(p: Promise<T>): Promise<T> {
+    let done = false;
+    const settled = p.finally(() => { done = true; });
+    await yieldToEventLoop();
+    while (!done && this._heap.length) {
+      this._step();
+      await yieldToEventLoop();
+    }
+    return settled;
+  }
+
+  /** Moves to the next instant and runs every timer due then. */
+  private _step(): void {
+    this._now = this._heap[0]!.at;
+    while (this._heap.length && this._heap[0]!.at === this._now) {
+      const t = this._pop();
+      const fn = t.fn;
+      t.fn = null;
+      fn?.();
+    }
+  }
+
+  private _push(t: Timer): void {
+    const h = this._heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(t, h[p]!)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = t;
+  }
+
+  private _pop(): Timer {
+    const h = this._heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && before(h[r]!, h[l]!) ? r : l;
+        if (!before(h[c]!, last)) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+const before = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface SimOptions {
+  seed?: number;
+  /** One-way delay in virtual ms, uniform in [min, max]. */
+  latency?: [number, number];
+  /** Probability that a datagram is lost. */
+  loss?: number;
+  /** Probability that a datagram is delivered twice. */
+  duplicate?: number;
+  /** Probability that a datagram is held back by up to another `max` latency (reordering it). */
+  reorder?: number;
+}
+
+/** The simulated network: addresses 10.x.y.z:6881, one per transport. */
+export class SimNetwork {
+  readonly clock: VirtualClock;
+  readonly random: () => number;
+  readonly stats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, undeliverable: 0 };
+  latency: [number, number];
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  private readonly _hosts = new Map<string, SimTransport>();
+  private _next = 1;
+
+  constructor(opts: SimOptions = {}, clock = new VirtualClock()) {
+    this.clock = clock;
+    this.random = seededRandom(opts.seed ?? 1);
+    this.latency = opts.latency ?? [5, 50];
+    this.loss = opts.loss ?? 0;
+    this.duplicate = opts.duplicate ?? 0;
+    this.reorder = opts.reorder ?? 0;
+  }
+
+  /** A new transport at the next free address (or the given one). */
+  transport(host?: string): SimTransport {
+    host ??= hostOf(this._next++);
+    if (this._hosts.has(host)) throw new RangeError(`Address "${host}" is in use`);
+    const t = new SimTransport(this, host);
+    this._hosts.set(host, t);
+    return t;
+  }
+
+  get size(): number {
+    return this._hosts.size;
+  }
+
+  /** Takes a host off the network (its datagrams vanish both ways) or puts it back. */
+  setDown(host: string, down: boolean): void {
+    const t = this._hosts.get(host);
+    if (t) t.down = down;
+  }
+
+  /** Churn: takes a random `fraction` of the live hosts down; returns them. */
+  churn(fraction: number): string[] {
+    const live = [...this._hosts.values()].filter((t) => !t.down);
+    const out: string[] = [];
+    for (const t of live) {
+      if (this.random() < fraction) {
+        t.down = true;
+        out.push(t.host);
+      }
+    }
+    return out;
+  }
+
+  /** @internal */
+  _send(buf: Uint8Array, from: SimTransport, to: Address): void {
+    this.stats.sent++;
+    if (from.down) return;
+    if (this.loss && this.random() < this.loss) {
+      this.stats.lost++;
+      return;
+    }
+    this._schedule(buf, from, to);
+    if (this.duplicate && this.random() < this.duplicate) {
+      this.stats.duplicated++;
+      this._schedule(buf, from, to);
+    }
+  }
+
+  private _schedule(buf: Uint8Array, from: SimTransport, to: Address): void {
+    const [min, max] = this.latency;
+    let delay = min + this.random() * (max - min);
+    if (this.reorder && this.random() < this.reorder) delay += this.random() * max;
+    const src: Address = { host: from.host, port: SIM_PORT };
+    this.clock.setTimeout(() => {
+      const dst = to.port === SIM_PORT ? this._hosts.get(to.host) : undefined;
+      if (!dst || dst.down || !dst.handler) {
+        this.stats.undeliverable++;
+        return;
+      }
+      this.stats.delivered++;
+      dst.handler(buf, src);
+    }, delay);
+  }
+
+  /** @internal */
+  _remove(t: SimTransport): void {
+    if (this._hosts.get(t.host) === t) this._hosts.delete(t.host);
+  }
+}
+
+export const SIM_PORT = 6881;
+const hostOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+export class SimTransport implements Transport {
+  readonly host: string;
+  down = false;
+  /** @internal */
+  handler: ((buf: Uint8Array, from: Address) => void) | null = null;
+  private readonly _net: SimNetwork;
+
+  constructor(net: SimNetwork, host: string) {
+    this._net = net;
+    this.host = host;
+  }
+
+  send(buf: Uint8Array, to: Address): void {
+    this._net._send(buf, this, to);
+  }
+
+  onMessage(cb: (buf: Uint8Array, from: Address) => void): void {
+    this.handler = cb;
+  }
+
+  address(): Address {
+    return { host: this.host, port: SIM_PORT };
+  }
+
+  close(): void {
+    this.handler = null;
+    this._net._remove(this);
+  }
+}

@@ -1,0 +1,48 @@
+// The UDP transport (node:dgram, on Node and Deno alike).
+import dgram from "node:dgram";
+import type { Address, Transport } from "./transport.ts";
+
+export class UdpTransport implements Transport {
+  private readonly _socket: dgram.Socket;
+  private _closed = false;
+
+  private constructor(socket: dgram.Socket) {
+    this._socket = socket;
+    // UDP is lossy anyway: an ICMP error or a full buffer must not crash the node.
+    socket.on("error", () => {});
+  }
+
+  /** Binds a UDP socket (IPv4); port 0 picks a free one. */
+  static bind(opts: { port?: number; host?: string } = {}): Promise<UdpTransport> {
+    const socket = dgram.createSocket("udp4");
+    return new Promise((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(opts.port ?? 0, opts.host ?? "0.0.0.0", () => {
+        socket.off("error", reject);
+        resolve(new UdpTransport(socket));
+      });
+    });
+  }
+
+  send(buf: Uint8Array, to: Address): void {
+    if (!this._closed) this._socket.send(buf, to.port, to.host, noop);
+  }
+
+  onMessage(cb: (buf: Uint8Array, from: Address) => void): void {
+    this._socket.removeAllListeners("message");
+    this._socket.on("message", (buf, rinfo) => cb(buf, { host: rinfo.address, port: rinfo.port }));
+  }
+
+  address(): Address {
+    const a = this._socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this._socket.close();
+  }
+}
+
+function noop(): void {}

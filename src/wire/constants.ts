@@ -1,0 +1,108 @@
+// Every number of the session layer (PROTOCOL §6), named once. Times are milliseconds.
+
+/** Packet types: the first byte of a datagram that is not KRPC (`d`, 0x64). */
+export const TYPE_INITIATION = 1;
+export const TYPE_RESPONSE = 2;
+export const TYPE_DATA = 3;
+
+/** Noise: `Noise_IK_25519_ChaChaPoly_BLAKE2b`, prologue `chat/1` (PROTOCOL §6). */
+export const PROLOGUE = new TextEncoder().encode("chat/1");
+export const DH_LEN = 32;
+export const TAG_LEN = 16;
+
+/** Header sizes: type (1) + 3 reserved zero bytes, then the little-endian fields. */
+export const INITIATION_HEADER = 8;
+export const RESPONSE_HEADER = 12;
+export const DATA_HEADER = 16;
+
+/**
+ * Message 1 payload is exactly `d1:i32:<32 bytes>1:ti<t>ee`: 45 bytes plus the digits of `t`,
+ * a unix-ms integer of 1 to 16 digits (safe integers). Message 1 = e + enc(s) + enc(payload).
+ */
+export const PAYLOAD1_MIN = 46;
+export const PAYLOAD1_MAX = 61;
+export const INITIATION_MIN = INITIATION_HEADER + DH_LEN + DH_LEN + TAG_LEN + PAYLOAD1_MIN + TAG_LEN;
+export const INITIATION_MAX = INITIATION_MIN + (PAYLOAD1_MAX - PAYLOAD1_MIN);
+/** Message 2 = e + enc(empty payload). */
+export const RESPONSE_LEN = RESPONSE_HEADER + DH_LEN + TAG_LEN;
+
+/** Every datagram stays under 1200 bytes (PROTOCOL §6). */
+export const MAX_DATAGRAM = 1199;
+export const DATA_MIN = DATA_HEADER + TAG_LEN;
+
+/**
+ * Counters are u64 on the wire; this implementation never reaches 2^53 (a session lives one hour)
+ * and treats a larger counter as malformed, so every counter is an exact JS number.
+ */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** Frames (PROTOCOL §6). */
+export const MESSAGE_ID_LEN = 16;
+export const FRAGMENT_DATA = 1024;
+export const MAX_FRAGMENTS = 64;
+export const MAX_MESSAGE_BYTES = FRAGMENT_DATA * MAX_FRAGMENTS;
+
+/** Reliable delivery: retransmit from 250 ms, doubling, give up 10 s after the first send. */
+export const RETRANSMIT_START = 250;
+export const DELIVERY_TIMEOUT = 10_000;
+/** Handshake: a new initiation from 500 ms on, doubling, give up after 10 s. */
+export const HANDSHAKE_RETRY_START = 500;
+export const HANDSHAKE_TIMEOUT = 10_000;
+/** A responder session with no data within 10 s of its response is dropped. */
+export const RESPONDER_CONFIRM_TIMEOUT = 10_000;
+/** Key lifetime: 10 minutes idle, 1 hour at most. */
+export const SESSION_IDLE = 10 * 60_000;
+export const SESSION_MAX_AGE = 60 * 60_000;
+/**
+ * No new message starts on a session this close to either limit (WireGuard's REKEY before
+ * REJECT): its retransmissions need 10 s, and the peer's idle clock may run a little ahead.
+ */
+export const REKEY_MARGIN = 30_000;
+/** A partial message is dropped this long after its first fragment (the sender gave up at 10 s). */
+export const PARTIAL_TIMEOUT = 15_000;
+/** Delivered message ids are remembered this long: 3 × the sender's 10 s of retransmissions. */
+export const DEDUPE_TIME = 30_000;
+/** Unacknowledged messages in flight per peer; more wait in a queue. */
+export const SEND_WINDOW = 32;
+/** Established sessions kept per peer: the current one and the previous one (as WireGuard). */
+export const SESSIONS_PER_PEER = 2;
+
+/** Bounds on state that remote packets can create; every one is a constructor option. */
+export interface WireLimits {
+  /** Sessions of all kinds (pending responses and established) at once. */
+  maxSessions: number;
+  /** Sessions awaiting their first data packet, per source IP. */
+  maxPendingPerSource: number;
+  /** Initiations per source IP: token bucket rate (per second) and burst. */
+  sourceRate: number;
+  sourceBurst: number;
+  /** Source IPs tracked by the rate limiter; new sources are refused beyond it. */
+  maxSources: number;
+  /** Initiations processed per second in all (each costs four X25519 operations), and burst. */
+  globalRate: number;
+  globalBurst: number;
+  /** Identities whose last accepted `t` is remembered (least recently used forgotten first). */
+  maxTimestamps: number;
+  /** Incomplete messages per session, and bytes buffered in incomplete messages in all. */
+  maxPartialPerSession: number;
+  maxPartialBytes: number;
+  /** Delivered message ids remembered per session (for exactly-once) and in all. */
+  maxDedupePerSession: number;
+  maxDedupe: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
+  maxSessions: 1024,
+  maxPendingPerSource: 16,
+  // WireGuard's ratelimiter: 20 initiations per second per source, burst 5.
+  sourceRate: 20,
+  sourceBurst: 5,
+  maxSources: 4096,
+  globalRate: 200,
+  globalBurst: 200,
+  maxTimestamps: 16_384,
+  maxPartialPerSession: 8,
+  maxPartialBytes: 16 * 1024 * 1024,
+  maxDedupePerSession: 4096,
+  maxDedupe: 65_536,
+});

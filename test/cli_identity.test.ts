@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { errorOf, runChat } from "./_cli.ts";
+
+const cli = suite("cli: keygen and id");
+const dir = mkdtempSync(join(tmpdir(), "chat-cli-"));
+cli.after(() => rmSync(dir, { recursive: true, force: true }));
+const Z32 = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/;
+
+cli("keygen | id prints a 52-character z-base-32 key", async () => {
+  const gen = await runChat(["keygen"]);
+  assert.is(gen.code, 0, gen.stderr);
+  const file = JSON.parse(gen.stdout);
+  assert.is(file.type, "chat-identity");
+  assert.match(file.seed, /^[0-9a-f]{64}$/);
+  const id = await runChat(["id"], { stdin: gen.stdout });
+  assert.is(id.code, 0, id.stderr);
+  assert.equal(JSON.parse(id.stdout), { publicKey: file.publicKey });
+  assert.match(file.publicKey, Z32);
+});
+
+cli("keygen --out writes mode 0600 and never overwrites", async () => {
+  const path = join(dir, "me.json");
+  const first = await runChat(["keygen", "--out", path]);
+  assert.is(first.code, 0, first.stderr);
+  assert.is(statSync(path).mode & 0o777, 0o600);
+  const before = readFileSync(path, "utf8");
+  const again = await runChat(["keygen", "--out", path]);
+  assert.is(again.code, 2);
+  assert.is(errorOf(again).code, "FILE_EXISTS");
+  assert.match(again.stderr, /hint:/);
+  assert.is(readFileSync(path, "utf8"), before, "the existing identity is untouched");
+  const id = await runChat(["id", path]);
+  assert.is(JSON.parse(id.stdout).publicKey, JSON.parse(first.stdout).publicKey);
+});
+
+cli("a sealed identity opens only with the right passphrase", async () => {
+  const path = join(dir, "locked.json");
+  const env = { PASS: "correct horse", WRONG: "battery staple" };
+  const gen = await runChat(["keygen", "--out", path, "--passphrase-env", "PASS"], { env });
+  assert.is(gen.code, 0, gen.stderr);
+  const file = JSON.parse(readFileSync(path, "utf8"));
+  assert.not.ok("seed" in file, "no clear seed in a sealed file");
+  assert.is(file.encrypted.kdf, "scrypt");
+  const { openIdentity } = await import("./_identity_open.ts");
+  assert.is(await openIdentity(path, "PASS", env), file.publicKey);
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: string; exitCode?: number }) => e);
+  const wrong = await failure(openIdentity(path, "WRONG", env));
+  assert.is(wrong?.code, "BAD_PASSPHRASE");
+  assert.is(wrong?.exitCode, 2);
+  assert.is((await failure(openIdentity(path, undefined, env)))?.code, "NO_PASSPHRASE");
+});
+
+cli("bad input gets a JSON error and exit 2", async () => {
+  const cases: [string[], string | undefined, string][] = [
+    [["id"], "not json", "BAD_IDENTITY"],
+    [["id"], '{"type":"chat-identity","version":1,"publicKey":"x","seed":"00"}', "BAD_IDENTITY"],
+    [["id", join(dir, "missing.json")], undefined, "CANNOT_READ"],
+    [["frobnicate"], undefined, "UNKNOWN_COMMAND"],
+    [["keygen", "--bogus"], undefined, "USAGE"],
+  ];
+  for (const [args, stdin, code] of cases) {
+    const r = await runChat(args, stdin === undefined ? {} : { stdin });
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.is(r.stdout, "", "nothing on stdout");
+    assert.is(errorOf(r).code, code);
+  }
+});
+
+cli("a tampered identity file is rejected", async () => {
+  const gen = JSON.parse((await runChat(["keygen"])).stdout);
+  const other = JSON.parse((await runChat(["keygen"])).stdout);
+  const path = join(dir, "mixed.json");
+  writeFileSync(path, JSON.stringify({ ...gen, publicKey: other.publicKey }));
+  const r = await runChat(["id", path]);
+  assert.is(r.code, 2);
+  assert.is(errorOf(r).code, "BAD_IDENTITY");
+});
+
+cli("--help describes every command", async () => {
+  const r = await runChat(["--help"]);
+  assert.is(r.code, 0);
+  for (const c of ["keygen", "id"]) assert.match(r.stdout, c);
+  const k = await runChat(["keygen", "--help"]);
+  assert.match(k.stdout, "--out");
+  assert.match(k.stdout, "--passphrase-env");
+});
+
+cli.run();

@@ -1,0 +1,262 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { CipherState, HandshakeState, SymmetricState, type HandshakePattern, type KeyPair } from "../src/crypto/noise.ts";
+
+type NoiseVector = {
+  protocol_name: string;
+  init_prologue: string;
+  init_static?: string;
+  init_ephemeral: string;
+  init_remote_static?: string;
+  resp_prologue: string;
+  resp_static: string;
+  resp_ephemeral: string;
+  handshake_hash: string;
+  messages: { payload: string; ciphertext: string }[];
+};
+const vectors = (JSON.parse(readFileSync("test/vectors/noise.json", "utf8")) as { vectors: NoiseVector[] }).vectors;
+
+const keyPair = (secretHex: string): KeyPair => {
+  const secretKey = hexToBytes(secretHex);
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+};
+const patternOf = (name: string) => name.split("_")[1] as HandshakePattern;
+const zeroed = (a: Uint8Array) => a.every((b) => b === 0);
+
+/** Builds both sides of a vector, with the ephemeral keys it pins. */
+function sides(v: NoiseVector): [HandshakeState, HandshakeState] {
+  const pattern = patternOf(v.protocol_name);
+  const init = new HandshakeState({
+    pattern,
+    initiator: true,
+    prologue: hexToBytes(v.init_prologue),
+    e: keyPair(v.init_ephemeral),
+    ...(v.init_static ? { s: keyPair(v.init_static) } : {}),
+    ...(v.init_remote_static ? { rs: hexToBytes(v.init_remote_static) } : {}),
+  });
+  const resp = new HandshakeState({
+    pattern,
+    initiator: false,
+    prologue: hexToBytes(v.resp_prologue),
+    s: keyPair(v.resp_static),
+    e: keyPair(v.resp_ephemeral),
+  });
+  return [init, resp];
+}
+
+function handshake(pattern: HandshakePattern): [HandshakeState, HandshakeState] {
+  const si = x25519.keygen();
+  const sr = x25519.keygen();
+  const init = new HandshakeState({ pattern, initiator: true, prologue: new Uint8Array(0), s: si, rs: sr.publicKey });
+  const resp = new HandshakeState({ pattern, initiator: false, prologue: new Uint8Array(0), s: sr });
+  let [from, to] = [init, resp];
+  while (!init.isComplete || !resp.isComplete) {
+    to.readMessage(from.writeMessage(new Uint8Array(0)));
+    [from, to] = [to, from];
+  }
+  return [init, resp];
+}
+
+const vec = suite("crypto/noise vectors (cacophony)");
+
+for (const v of vectors) {
+  vec(`${v.protocol_name}: every message, handshake hash, transport`, () => {
+    const [init, resp] = sides(v);
+    const count = v.messages.length;
+    let transport: { send: CipherState; recv: CipherState }[] | undefined;
+    let hsMessages = 0;
+    for (const [i, m] of v.messages.entries()) {
+      const initiatorSends = i % 2 === 0;
+      const [sender, receiver] = initiatorSends ? [init, resp] : [resp, init];
+      const payload = hexToBytes(m.payload);
+      if (transport === undefined) {
+        const ct = sender.writeMessage(payload);
+        assert.is(bytesToHex(ct), m.ciphertext, `message ${i}`);
+        assert.is(bytesToHex(receiver.readMessage(ct)), m.payload, `payload ${i}`);
+        hsMessages++;
+        if (init.isComplete) {
+          assert.ok(resp.isComplete);
+          assert.is(bytesToHex(init.handshakeHash as Uint8Array), v.handshake_hash);
+          assert.is(bytesToHex(resp.handshakeHash as Uint8Array), v.handshake_hash);
+          const [i1, i2] = init.split();
+          const [r1, r2] = resp.split();
+          transport = [{ send: i1, recv: r1 }, { send: r2, recv: i2 }];
+        }
+      } else {
+        const { send, recv } = transport[initiatorSends ? 0 : 1] as { send: CipherState; recv: CipherState };
+        const ct = send.encryptWithAd(new Uint8Array(0), payload);
+        assert.is(bytesToHex(ct), m.ciphertext, `transport message ${i}`);
+        assert.is(bytesToHex(recv.decryptWithAd(new Uint8Array(0), ct)), m.payload);
+      }
+    }
+    assert.ok(transport, "handshake completed");
+    assert.is(hsMessages, patternOf(v.protocol_name) === "XX" ? 3 : 2);
+    assert.ok(count > hsMessages, "vector has transport messages");
+  });
+
+  vec(`${v.protocol_name}: explicit-nonce transport equals counter transport`, () => {
+    const [init, resp] = sides(v);
+    let i = 0;
+    while (!init.isComplete) {
+      const [sender, receiver] = i % 2 === 0 ? [init, resp] : [resp, init];
+      const m = v.messages[i++] as { payload: string };
+      receiver.readMessage(sender.writeMessage(hexToBytes(m.payload)));
+    }
+    const [i1] = init.split();
+    const [r1] = resp.split();
+    // The first initiator transport message of the vector is encrypted with nonce 0.
+    const first = v.messages[i % 2 === 0 ? i : i + 1] as { payload: string; ciphertext: string };
+    const ct = i1.encryptWithNonce(0, new Uint8Array(0), hexToBytes(first.payload));
+    assert.is(bytesToHex(ct), first.ciphertext);
+    assert.is(bytesToHex(r1.decryptWithNonce(0n, new Uint8Array(0), ct)), first.payload);
+    assert.throws(() => r1.decryptWithNonce(1, new Uint8Array(0), ct), /authentication/);
+  });
+}
+
+vec.run();
+
+const hs = suite("crypto/noise handshake");
+
+for (const pattern of ["IK", "XX", "NK"] as const) {
+  hs(`${pattern}: random keys agree, remote static learned, traffic flows both ways`, () => {
+    const [init, resp] = handshake(pattern);
+    assert.equal(init.handshakeHash, resp.handshakeHash);
+    if (pattern !== "NK") assert.ok(resp.remoteStatic, "responder learns the initiator");
+    assert.ok(init.remoteStatic);
+    const [is, ir] = init.split();
+    const [rr, rs] = resp.split();
+    const ad = Uint8Array.of(1, 2, 3);
+    assert.equal(rr.decryptWithNonce(7, ad, is.encryptWithNonce(7, ad, Uint8Array.of(42))), Uint8Array.of(42));
+    assert.equal(ir.decryptWithAd(ad, rs.encryptWithAd(ad, Uint8Array.of(43))), Uint8Array.of(43));
+  });
+}
+
+hs("IK: responder learns the initiator's static key", () => {
+  const si = x25519.keygen();
+  const sr = x25519.keygen();
+  const init = new HandshakeState({ pattern: "IK", initiator: true, prologue: new Uint8Array(0), s: si, rs: sr.publicKey });
+  const resp = new HandshakeState({ pattern: "IK", initiator: false, prologue: new Uint8Array(0), s: sr });
+  assert.is(resp.remoteStatic, undefined);
+  const payload = resp.readMessage(init.writeMessage(Uint8Array.of(9)));
+  assert.equal(payload, Uint8Array.of(9));
+  assert.equal(resp.remoteStatic, si.publicKey);
+  assert.not.ok(resp.isComplete);
+  init.readMessage(resp.writeMessage(new Uint8Array(0)));
+  assert.ok(init.isComplete && resp.isComplete);
+});
+
+hs("every flipped bit and every truncation of message 1 and 2 is rejected, state unchanged", () => {
+  const v = vectors.find((x) => x.protocol_name.includes("_IK_")) as NoiseVector;
+  const [init, resp] = sides(v);
+  const m1 = init.writeMessage(hexToBytes((v.messages[0] as { payload: string }).payload));
+  for (let bit = 0; bit < m1.length * 8; bit += 7) {
+    const bad = m1.slice();
+    bad[bit >> 3]! ^= 1 << (bit & 7);
+    assert.throws(() => resp.readMessage(bad), undefined, `bit ${bit}`);
+  }
+  for (const len of [0, 31, 32, 48, 79, 80, m1.length - 1]) assert.throws(() => resp.readMessage(m1.subarray(0, len)));
+  assert.throws(() => resp.readMessage(new Uint8Array(65536)), RangeError);
+  // The genuine message still reads after every forgery: a forged packet cannot kill a handshake.
+  resp.readMessage(m1);
+  const m2 = resp.writeMessage(hexToBytes((v.messages[1] as { payload: string }).payload));
+  const bad = m2.slice();
+  bad[bad.length - 1]! ^= 0x80;
+  assert.throws(() => init.readMessage(bad), /authentication/);
+  assert.throws(() => init.readMessage(m2.subarray(0, 40)));
+  init.readMessage(m2);
+  assert.is(bytesToHex(init.handshakeHash as Uint8Array), v.handshake_hash);
+});
+
+hs("wrong prologue or wrong responder key fails", () => {
+  const sr = x25519.keygen();
+  const other = x25519.keygen();
+  const si = x25519.keygen();
+  const mk = (prologue: string, rs: Uint8Array) =>
+    new HandshakeState({ pattern: "IK", initiator: true, prologue: new TextEncoder().encode(prologue), s: si, rs });
+  const resp = () => new HandshakeState({ pattern: "IK", initiator: false, prologue: new TextEncoder().encode("chat/1"), s: sr });
+  assert.throws(() => resp().readMessage(mk("chat/2", sr.publicKey).writeMessage(new Uint8Array(0))), /authentication/);
+  assert.throws(() => resp().readMessage(mk("chat/1", other.publicKey).writeMessage(new Uint8Array(0))), /authentication/);
+  resp().readMessage(mk("chat/1", sr.publicKey).writeMessage(new Uint8Array(0)));
+});
+
+hs("low-order remote keys abort the handshake", () => {
+  const sr = x25519.keygen();
+  const lowOrder = new Uint8Array(32); // u = 0
+  const init = new HandshakeState({ pattern: "NK", initiator: true, prologue: new Uint8Array(0), rs: lowOrder });
+  assert.throws(() => init.writeMessage(new Uint8Array(0)));
+  const resp = new HandshakeState({ pattern: "NK", initiator: false, prologue: new Uint8Array(0), s: sr });
+  const msg = new Uint8Array(48);
+  msg[0] = 1; // u = 1, low order
+  assert.throws(() => resp.readMessage(msg));
+});
+
+hs("turn order, missing keys, split once", () => {
+  const sr = x25519.keygen();
+  assert.throws(() => new HandshakeState({ pattern: "IK", initiator: true, prologue: new Uint8Array(0), s: sr }), /rs/);
+  assert.throws(() => new HandshakeState({ pattern: "IK", initiator: false, prologue: new Uint8Array(0) }), /static key/);
+  assert.throws(() => new HandshakeState({ pattern: "XX", initiator: true, prologue: new Uint8Array(0) }), /static key/);
+  assert.throws(() => new HandshakeState({ pattern: "KK" as HandshakePattern, initiator: true, prologue: new Uint8Array(0) }), RangeError);
+  const init = new HandshakeState({ pattern: "NK", initiator: true, prologue: new Uint8Array(0), rs: sr.publicKey });
+  const resp = new HandshakeState({ pattern: "NK", initiator: false, prologue: new Uint8Array(0), s: sr });
+  assert.throws(() => init.readMessage(new Uint8Array(48)), /write/);
+  assert.throws(() => resp.writeMessage(new Uint8Array(0)), /read/);
+  assert.throws(() => init.split(), /not complete/);
+  resp.readMessage(init.writeMessage(new Uint8Array(0)));
+  init.readMessage(resp.writeMessage(new Uint8Array(0)));
+  assert.throws(() => init.writeMessage(new Uint8Array(0)), /complete/);
+  init.split();
+  assert.throws(() => init.split(), /already/);
+});
+
+hs("split() wipes ephemeral secrets, static copy, ck, h and k", () => {
+  const si = x25519.keygen();
+  const sr = x25519.keygen();
+  const init = new HandshakeState({ pattern: "IK", initiator: true, prologue: new Uint8Array(0), s: si, rs: sr.publicKey });
+  const resp = new HandshakeState({ pattern: "IK", initiator: false, prologue: new Uint8Array(0), s: sr });
+  resp.readMessage(init.writeMessage(new Uint8Array(0)));
+  // Capture the live internals just before the last message completes the handshake.
+  const e = init._e as KeyPair;
+  const s = init._s as KeyPair;
+  const ss = init._ss as SymmetricState;
+  const [ck, h, k] = [ss._ck, ss._h, ss._cipher._k as Uint8Array];
+  assert.not.ok(zeroed(e.secretKey) || zeroed(ck) || zeroed(h) || zeroed(k));
+  init.readMessage(resp.writeMessage(new Uint8Array(0)));
+  for (const [name, a] of Object.entries({ e: e.secretKey, s: s.secretKey, ck, h, k })) assert.ok(zeroed(a), `${name} wiped`);
+  assert.is(init._e, undefined);
+  assert.is(init._ss, undefined);
+  assert.is(resp._e, undefined);
+  assert.is(resp._ss, undefined);
+  assert.not.ok(zeroed(si.secretKey), "the caller's own static key is untouched");
+  assert.ok(init.handshakeHash && !zeroed(init.handshakeHash), "a copy of h stays for channel binding");
+});
+
+hs("CipherState: destroy zeroes the key; rekey; nonce limits", () => {
+  const c = new CipherState();
+  assert.not.ok(c.hasKey());
+  assert.equal(c.encryptWithAd(new Uint8Array(0), Uint8Array.of(5)), Uint8Array.of(5), "no key: pass-through");
+  const key = new Uint8Array(32).fill(7);
+  c.initializeKey(key);
+  const d = new CipherState();
+  d.initializeKey(new Uint8Array(32).fill(7));
+  const ct = c.encryptWithAd(new Uint8Array(0), Uint8Array.of(1));
+  assert.equal(d.decryptWithAd(new Uint8Array(0), ct), Uint8Array.of(1));
+  assert.throws(() => d.decryptWithAd(new Uint8Array(0), ct), /authentication/, "n advanced");
+  c.rekey();
+  d.rekey();
+  assert.equal(d.decryptWithAd(new Uint8Array(0), c.encryptWithAd(new Uint8Array(0), Uint8Array.of(2))), Uint8Array.of(2));
+  c.setNonce((1n << 64n) - 1n);
+  assert.throws(() => c.encryptWithAd(new Uint8Array(0), Uint8Array.of(1)), /exhausted/);
+  assert.throws(() => c.encryptWithNonce((1n << 64n) - 1n, new Uint8Array(0), Uint8Array.of(1)), RangeError);
+  assert.throws(() => c.encryptWithNonce(-1, new Uint8Array(0), Uint8Array.of(1)), RangeError);
+  assert.throws(() => c.decryptWithNonce(0, new Uint8Array(0), new Uint8Array(15)), /shorter/);
+  const live = c._k as Uint8Array;
+  c.destroy();
+  assert.ok(zeroed(live), "key zeroed");
+  assert.not.ok(c.hasKey());
+  assert.throws(() => c.encryptWithNonce(0, new Uint8Array(0), Uint8Array.of(1)), /no key/);
+});
+
+hs.run();

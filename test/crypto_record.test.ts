@@ -1,0 +1,217 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { _bdecode, _bencode, type BValue } from "../src/crypto/_bencode.ts";
+import { blindIdentity, signExpanded, verify } from "../src/crypto/blind.ts";
+import { generateIdentity, identityFromSeed, type Identity } from "../src/crypto/identity.ts";
+import {
+  bencodeBytes, bep44SignedBuffer, decodeCompactAddress, decodeRecordPlaintext, encodeCompactAddress, encodeRecordPlaintext,
+  immutableTarget, mutableTarget, openRecord, recordKey, recordLookup, recordTarget, sealRecord, type RecordItem,
+} from "../src/crypto/record.ts";
+
+type Chat1Case = {
+  seed: string; publicKey: string; period: number; blindedPublicKey: string; target: string; recordKey: string;
+  nonce: string; plaintext: string; v: string; seq: number; signedBuffer: string; sig: string;
+};
+type Bep44 = {
+  mutable: { name: string; value: string; salt: string; seq: number; signedBuffer: string; publicKey: string; target: string }[];
+  immutable: { name: string; value: string; target: string }[];
+};
+const cases = (JSON.parse(readFileSync("test/vectors/chat1.json", "utf8")) as { cases: Chat1Case[] }).cases;
+const bep44 = JSON.parse(readFileSync("test/vectors/bep44.json", "utf8")) as Bep44;
+const flip = (b: Uint8Array, bit: number) => { const c = b.slice(); c[bit >> 3]! ^= 1 << (bit & 7); return c; };
+
+/** The addresses the vectors' plaintexts hold. */
+const vectorAddresses = [{ host: "127.0.0.1", port: 4000 }, { host: "::ffff:127.0.0.1", port: 8000 }];
+
+const b44 = suite("crypto/record BEP 44");
+
+b44("signed buffers, with and without salt", () => {
+  for (const m of bep44.mutable) {
+    const buffer = bep44SignedBuffer({ salt: utf8ToBytes(m.salt), seq: m.seq, v: utf8ToBytes(m.value) });
+    assert.is(new TextDecoder().decode(buffer), m.signedBuffer, m.name);
+  }
+  assert.equal(bep44SignedBuffer({ seq: 1n, v: utf8ToBytes("1:x") }), utf8ToBytes("3:seqi1e1:v1:x"), "salt omitted, bigint seq");
+  assert.throws(() => bep44SignedBuffer({ seq: 1.5, v: utf8ToBytes("1:x") }), RangeError);
+});
+
+b44("targets: mutable with and without salt, immutable", () => {
+  for (const m of bep44.mutable) {
+    assert.is(bytesToHex(mutableTarget(hexToBytes(m.publicKey), utf8ToBytes(m.salt))), m.target, m.name);
+  }
+  for (const m of bep44.immutable) assert.is(bytesToHex(immutableTarget(utf8ToBytes(m.value))), m.target, m.name);
+  assert.equal(bencodeBytes(utf8ToBytes("Hello World!")), utf8ToBytes("12:Hello World!"));
+});
+
+b44.run();
+
+const vec = suite("crypto/record chat/1 vectors");
+
+for (const c of cases) {
+  vec(`seed ${c.seed.slice(0, 8)}…, period ${c.period}: every field, sealed and opened`, () => {
+    const identity = identityFromSeed(hexToBytes(c.seed));
+    const A = identity.publicKey;
+    assert.is(bytesToHex(recordKey(A, c.period)), c.recordKey, "K");
+    assert.is(bytesToHex(recordTarget(hexToBytes(c.blindedPublicKey))), c.target, "target");
+    const plaintext = hexToBytes(c.plaintext);
+    const content = decodeRecordPlaintext(plaintext);
+    assert.equal(content, { addresses: vectorAddresses, t: c.seq });
+    assert.is(bytesToHex(encodeRecordPlaintext({ addresses: vectorAddresses, t: c.seq })), c.plaintext, "plaintext");
+
+    const sealed = sealRecord(identity, c.period, { addresses: vectorAddresses, t: c.seq }, c.seq, hexToBytes(c.nonce));
+    assert.is(bytesToHex(sealed.k), c.blindedPublicKey, "k");
+    assert.is(sealed.seq, c.seq, "seq");
+    assert.is(bytesToHex(sealed.v), c.v, "v");
+    assert.is(bytesToHex(sealed.sig), c.sig, "sig");
+    assert.is(bytesToHex(sealed.target), c.target, "target");
+    const signed = bep44SignedBuffer({ seq: c.seq, v: bencodeBytes(sealed.v) });
+    assert.is(bytesToHex(signed), c.signedBuffer, "signed buffer");
+    assert.ok(verify(sealed.sig, signed, sealed.k));
+
+    const item = { k: hexToBytes(c.blindedPublicKey), seq: c.seq, v: hexToBytes(c.v), sig: hexToBytes(c.sig) };
+    const opened = openRecord(A, c.period, item, c.seq + 60);
+    assert.equal(opened, { ok: true, addresses: vectorAddresses, t: c.seq, seq: c.seq });
+    const lookup = recordLookup(A, c.period);
+    assert.is(bytesToHex(lookup.target), c.target);
+    assert.equal(openRecord(lookup, item, c.seq), opened, "the precomputed lookup gives the same answer");
+  });
+}
+
+vec.run();
+
+const bad = suite("crypto/record rejections");
+
+const alice = generateIdentity();
+const p = 500_000;
+const t = p * 3600 + 100;
+const content = { addresses: [{ host: "192.0.2.1", port: 6881 }], t };
+const good = sealRecord(alice, p, content, t);
+const open = (item: RecordItem, now = t, A = alice.publicKey, period = p) => openRecord(A, period, item, now);
+const reason = (r: ReturnType<typeof openRecord>) => (r.ok ? "ok" : r.reason);
+
+/** A correctly signed record around an arbitrary v: to reach the checks after the signature. */
+function signedWith(identity: Identity, period: number, v: Uint8Array, seq = t): RecordItem {
+  const key = blindIdentity(identity, period);
+  return { k: key.publicKey, seq, v, sig: signExpanded(key, bep44SignedBuffer({ seq, v: bencodeBytes(v) })) };
+}
+function encrypted(identity: Identity, period: number, plaintext: Uint8Array): Uint8Array {
+  const nonce = new Uint8Array(12).fill(9);
+  const aad = blindIdentity(identity, period).publicKey;
+  return concatBytes(nonce, chacha20poly1305(recordKey(identity.publicKey, period), nonce, aad).encrypt(plaintext));
+}
+
+bad("the genuine record opens, fresh nonce each time", () => {
+  assert.equal(open(good), { ok: true, addresses: content.addresses, t, seq: t });
+  assert.not.equal(sealRecord(alice, p, content, t).v, good.v);
+});
+
+bad("wrong key, wrong period, tampered k", () => {
+  assert.is(reason(open(good, t, generateIdentity().publicKey)), "wrong-key");
+  assert.is(reason(open(good, t, alice.publicKey, p + 1)), "wrong-key");
+  assert.is(reason(open(good, t, alice.publicKey, p - 1)), "wrong-key");
+  assert.is(reason(open({ ...good, k: flip(good.k, 0) })), "wrong-key");
+  assert.is(reason(open({ ...good, k: good.k.subarray(0, 31) })), "wrong-key");
+});
+
+bad("one flipped bit in v, in sig, a changed seq, truncated v or sig", () => {
+  for (let bit = 0; bit < good.v.length * 8; bit += 11) assert.is(reason(open({ ...good, v: flip(good.v, bit) })), "bad-signature", `v bit ${bit}`);
+  for (let bit = 0; bit < 512; bit += 7) assert.is(reason(open({ ...good, sig: flip(good.sig, bit) })), "bad-signature", `sig bit ${bit}`);
+  assert.is(reason(open({ ...good, seq: t + 1 })), "bad-signature");
+  assert.is(reason(open({ ...good, seq: BigInt(t) })), "ok", "a bigint seq from a decoder is fine");
+  assert.is(reason(open({ ...good, v: good.v.subarray(0, good.v.length - 1) })), "bad-signature");
+  assert.is(reason(open({ ...good, sig: good.sig.subarray(0, 63) })), "bad-signature");
+});
+
+bad("signed but undecryptable: flipped ciphertext or tag bit, truncated v, wrong AEAD key or aad", () => {
+  for (const bit of [12 * 8, 20 * 8 + 3, good.v.length * 8 - 1]) {
+    assert.is(reason(open(signedWith(alice, p, flip(good.v, bit)))), "undecryptable", `bit ${bit}`);
+  }
+  assert.is(reason(open(signedWith(alice, p, good.v.subarray(0, 27)))), "undecryptable");
+  assert.is(reason(open(signedWith(alice, p, good.v.subarray(0, good.v.length - 1)))), "undecryptable");
+  // Encrypted for period p + 1 (other K and aad), signed for p.
+  assert.is(reason(open(signedWith(alice, p, encrypted(alice, p + 1, encodeRecordPlaintext(content))))), "undecryptable");
+});
+
+bad("signed and decryptable but malformed plaintext", () => {
+  for (const text of ["", "i5e", "d1:ti5ee", "d1:al3:abce1:ti5ee", "d1:t1:x1:alee", "d1:ali1ee1:ti5ee", "d1:ale1:ti-5ee", "d1:ale1:ti05ee"]) {
+    assert.is(reason(open(signedWith(alice, p, encrypted(alice, p, utf8ToBytes(text))))), "malformed", text);
+  }
+});
+
+bad("t outside [now − 2·PERIOD, now + 300]", () => {
+  assert.is(reason(open(good, t + 7200)), "ok");
+  assert.is(reason(open(good, t + 7201)), "stale");
+  assert.is(reason(open(good, t - 300)), "ok");
+  assert.is(reason(open(good, t - 301)), "future");
+});
+
+bad("bencode(v) over 1000 bytes", () => {
+  const fits = signedWith(alice, p, new Uint8Array(996)); // "996:" + 996 = 1000 bytes
+  assert.is(reason(open(fits)), "undecryptable", "1000 bytes passes the size check");
+  assert.is(reason(open(signedWith(alice, p, new Uint8Array(997)))), "oversize");
+});
+
+bad("sealRecord refuses what it cannot publish", () => {
+  const nine = Array.from({ length: 9 }, (_, i) => ({ host: `10.0.0.${i}`, port: 1 }));
+  assert.throws(() => sealRecord(alice, p, { addresses: nine, t }, t), RangeError);
+  assert.throws(() => sealRecord(alice, p, { addresses: [{ host: "example.org", port: 1 }], t }, t), RangeError);
+  assert.throws(() => sealRecord(alice, p, content, -1), RangeError);
+  assert.throws(() => sealRecord(alice, p, content, t, new Uint8Array(11)), RangeError);
+});
+
+bad.run();
+
+const codec = suite("crypto/record codecs");
+
+codec("compact addresses: IPv4, IPv6 (RFC 5952 text), round trips", () => {
+  const same = [
+    "127.0.0.1", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::1", "fe80::", "1:2:3:4:5:6:7:8", "2001:db8::1:0:0:1",
+    "2001:db8:0:1:1:1:1:1", "::ffff:192.0.2.1", "1::",
+  ];
+  for (const host of same) {
+    const bytes = encodeCompactAddress({ host, port: 65535 });
+    assert.is(bytes.length, host.includes(":") ? 18 : 6, host);
+    assert.equal(decodeCompactAddress(bytes), { host, port: 65535 });
+  }
+  const canonical: Record<string, string> = {
+    "2001:DB8:0:0:0:0:0:1": "2001:db8::1", "2001:0db8::0001": "2001:db8::1", "0:0:0:0:0:0:0:0": "::",
+    "2001:db8:0:0:1:0:0:1": "2001:db8::1:0:0:1", "::ffff:7f00:1": "::ffff:127.0.0.1", "1:0:0:2:0:0:0:3": "1:0:0:2::3",
+    "::1.2.3.4": "::102:304",
+  };
+  for (const [input, output] of Object.entries(canonical)) {
+    assert.is(decodeCompactAddress(encodeCompactAddress({ host: input, port: 1 }))?.host, output, input);
+  }
+  assert.equal(encodeCompactAddress({ host: "1.2.3.4", port: 0x1a2b }), Uint8Array.of(1, 2, 3, 4, 0x1a, 0x2b));
+});
+
+codec("compact addresses: invalid hosts, ports and lengths", () => {
+  for (const host of ["1.2.3", "256.1.1.1", "01.2.3.4", "1.2.3.4.5", ":::", "1::2::3", "g::1", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "::1%eth0", "[::1]", "localhost", ""]) {
+    assert.throws(() => encodeCompactAddress({ host, port: 1 }), RangeError, host);
+  }
+  for (const port of [0, 65536, -1, 1.5, NaN]) assert.throws(() => encodeCompactAddress({ host: "1.2.3.4", port }), RangeError);
+  for (const len of [0, 5, 7, 17, 19]) assert.is(decodeCompactAddress(new Uint8Array(len)), undefined);
+  assert.is(decodeCompactAddress(Uint8Array.of(1, 2, 3, 4, 0, 0)), undefined, "port 0");
+});
+
+codec("record plaintext: unknown keys ignored, limits enforced", () => {
+  const extra = utf8ToBytes("d1:al6:\x01\x02\x03\x04\x00\x05e1:b3:xyz1:ti9e1:zli1eee");
+  assert.equal(decodeRecordPlaintext(extra), { addresses: [{ host: "1.2.3.4", port: 5 }], t: 9 });
+  const nine = _bencode(new Map<string, BValue>([["a", Array.from({ length: 9 }, () => Uint8Array.of(1, 2, 3, 4, 0, 5))], ["t", 1]]));
+  assert.is(decodeRecordPlaintext(nine), undefined, "9 addresses");
+  assert.equal(decodeRecordPlaintext(utf8ToBytes("d1:ale1:ti0ee")), { addresses: [], t: 0 });
+});
+
+codec("the private bencode is strict", () => {
+  for (const text of ["i01e", "i-0e", "ie", "i1", "01:a", "-1:a", "2:a", "d1:b0:1:a0:e", "d1:a0:1:a0:e", "l", "d", "i1ei2e", "x", "d1:ai1e", "li1e"]) {
+    assert.is(_bdecode(utf8ToBytes(text)), undefined, text);
+  }
+  assert.equal(_bdecode(utf8ToBytes("d1:ai-1e1:bl0:ee")), new Map<string, unknown>([["a", -1], ["b", [new Uint8Array(0)]]]));
+  assert.is(_bdecode(utf8ToBytes("l".repeat(40) + "e".repeat(40))), undefined, "nesting limit");
+  const keys = new Map([["\x80", 1], ["b", 2], ["a", 3]]);
+  assert.equal(_bencode(keys), concatBytes(utf8ToBytes("d1:ai3e1:bi2e1:"), Uint8Array.of(0x80), utf8ToBytes("i1ee")), "raw byte order");
+  assert.equal(_bdecode(_bencode(keys)), new Map([["a", 3], ["b", 2], ["\x80", 1]]));
+});
+
+codec.run();
