@@ -398,11 +398,13 @@ export class HandshakeState {
 
   /** The transport CipherStates, handed over once: [initiator → responder, responder → initiator]. */
   split(): [CipherState, CipherState] {
-    if (this._split === undefined || this._taken) {
+    if (this._split === undefined) {
       throw new Error(this._taken ? "Noise split() was already called" : "Cannot split: the Noise handshake is not complete");
     }
+    const pair = this._split;
     this._taken = true;
-    return this._split;
+    this._split = undefined;
+    return pair;
   }
 
   /** Erases every secret the handshake holds, its copy of the static key included (done on completion too). */

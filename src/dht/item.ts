@@ -1,0 +1,78 @@
+// BEP 44 items: targets, the signed buffer, and strict signature checks.
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { type BValue, encode } from "./bencode.ts";
+import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
+import { equal } from "./rpc.ts";
+
+/** An item as a client puts it: `k`, `seq`, `sig` (and `salt`) for a mutable one, `v` alone for an immutable one. */
+export interface PutItem {
+  v: BValue;
+  k?: Uint8Array;
+  seq?: number | bigint;
+  sig?: Uint8Array;
+  salt?: Uint8Array;
+  /** BEP 44 compare-and-swap: store only if the current seq is this. */
+  cas?: number | bigint;
+}
+
+/** An item as a get returns it, with the exact bytes its signature covers. */
+export interface Item {
+  v: BValue;
+  /** The bencoding of `v` (what the signature and the immutable target cover). */
+  raw: Uint8Array;
+  k?: Uint8Array;
+  seq?: number | bigint;
+  sig?: Uint8Array;
+  salt?: Uint8Array;
+}
+
+/** BEP 44: target of a mutable item is SHA-1(k || salt). */
+export function mutableTarget(k: Uint8Array, salt?: Uint8Array): Uint8Array {
+  if (!salt?.length) return sha1(k);
+  const buf = new Uint8Array(k.length + salt.length);
+  buf.set(k);
+  buf.set(salt, k.length);
+  return sha1(buf);
+}
+
+/** BEP 44: target of an immutable item is SHA-1 of its bencoded value. */
+export const immutableTarget = (raw: Uint8Array): Uint8Array => sha1(raw);
+
+/**
+ * BEP 44 §Signature Verification: the signed bytes are the bencoded dict {salt, seq, v} without its
+ * outer "d" and "e" ("4:salt6:foobar3:seqi1e1:v12:Hello World!"); salt only when non-empty.
+ */
+export function signedBuffer(seq: number | bigint, raw: Uint8Array, salt?: Uint8Array): Uint8Array {
+  const head = encode(salt?.length ? { salt, seq } : { seq });
+  const out = new Uint8Array(head.length - 2 + 3 + raw.length);
+  out.set(head.subarray(1, head.length - 1));
+  out.set([0x31, 0x3a, 0x76], head.length - 2); // "1:v"
+  out.set(raw, head.length + 1);
+  return out;
+}
+
+/** Strict Ed25519 (RFC 8032, no ZIP-215 leniency) over the BEP 44 signed buffer. */
+export function verifyItem(item: { k: Uint8Array; sig: Uint8Array; seq: number | bigint; raw: Uint8Array; salt?: Uint8Array | undefined }): boolean {
+  if (item.k.length !== KEY_LENGTH || item.sig.length !== SIG_LENGTH) return false;
+  try {
+    return ed25519.verify(item.sig, signedBuffer(item.seq, item.raw, item.salt), item.k, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a put before sending it; the message names what is wrong (a RangeError/TypeError). */
+export function checkPutItem(item: PutItem): { target: Uint8Array; raw: Uint8Array; mutable: boolean } {
+  const raw = encode(item.v);
+  if (raw.length > MAX_VALUE) throw new RangeError(`Item value is ${raw.length} bytes bencoded: BEP 44 allows ${MAX_VALUE}`);
+  if (item.k === undefined) return { target: immutableTarget(raw), raw, mutable: false };
+  if (item.k.length !== KEY_LENGTH) throw new RangeError(`Item key "k" must be ${KEY_LENGTH} bytes`);
+  if (item.sig?.length !== SIG_LENGTH) throw new RangeError(`Item signature "sig" must be ${SIG_LENGTH} bytes`);
+  if (item.seq === undefined || item.seq < 0) throw new RangeError(`Item "seq" must be a non-negative integer`);
+  if (item.salt && item.salt.length > MAX_SALT) throw new RangeError(`Item salt is ${item.salt.length} bytes: BEP 44 allows ${MAX_SALT}`);
+  return { target: mutableTarget(item.k, item.salt), raw, mutable: true };
+}
+
+export const targetMatches = (item: Item, target: Uint8Array): boolean =>
+  equal(item.k ? mutableTarget(item.k, item.salt) : immutableTarget(item.raw), target);

@@ -1,0 +1,227 @@
+// The iterative lookup (BEP 5, Kademlia): α queries in flight toward the closest known nodes,
+// ending as soon as the k closest nodes that answer have all answered.
+//
+// A query that is slow (no answer after `slowAfter` ms) frees its α slot and stops counting as a
+// candidate until it answers, as libtorrent does: a lost datagram costs one extra query, not a
+// full timeout.
+import type { BDict } from "./bencode.ts";
+import { decodeNodes, type NodeInfo } from "./krpc.ts";
+import type { Reply } from "./rpc.ts";
+import { bytesKey } from "./store.ts";
+import { compareDistance } from "./table.ts";
+import { type Address, addressKey, type Clock } from "./transport.ts";
+
+export interface Responder {
+  node: NodeInfo;
+  reply: Reply;
+}
+
+export interface LookupStats {
+  /** Queries sent, answers received, queries that failed. */
+  queries: number;
+  responses: number;
+  failures: number;
+  /** Longest chain of queries, each to a node learned from the previous answer (≈ round trips). */
+  rounds: number;
+  ms: number;
+}
+
+export interface LookupResult {
+  /** The k closest nodes that answered, closest first. */
+  closest: Responder[];
+  stats: LookupStats;
+}
+
+export interface LookupOptions {
+  target: Uint8Array;
+  q: string;
+  a: BDict;
+  /** Nodes to start from (our table's closest, saved nodes). */
+  seeds: readonly NodeInfo[];
+  /** Nodes whose id we do not know (bootstrap routers): queried at once. */
+  unknown?: readonly Address[];
+  /** Our own id, never queried. */
+  self: Uint8Array;
+  k: number;
+  alpha: number;
+  slowAfter: number;
+  /** Sees every answer; returning true ends the lookup at once. */
+  onReply?: (reply: Reply, node: NodeInfo) => boolean | void;
+}
+
+export type QueryFn = (to: Address, q: string, a: BDict, expect: Uint8Array | undefined) => Promise<Reply>;
+
+const NEW = 0, ASKING = 1, ANSWERED = 2, FAILED = 3;
+
+interface Candidate {
+  node: NodeInfo;
+  state: number;
+  hop: number;
+  slow: boolean;
+  timer: unknown;
+  reply: Reply | null;
+}
+
+/** How many candidates a lookup remembers: enough to route around many dead nodes. */
+const MAX_CANDIDATES = 64;
+
+export function lookup(query: QueryFn, clock: Clock, opts: LookupOptions): Promise<LookupResult> {
+  return new Promise((resolve) => new Lookup(query, clock, opts, resolve).start());
+}
+
+class Lookup {
+  private readonly _query: QueryFn;
+  private readonly _clock: Clock;
+  private readonly _o: LookupOptions;
+  private readonly _resolve: (r: LookupResult) => void;
+  private readonly _list: Candidate[] = [];
+  private readonly _ids = new Set<string>();
+  private readonly _asked = new Set<string>();
+  private readonly _start: number;
+  private _active = 0;
+  private _pending = 0;
+  private _done = false;
+  private readonly _stats: LookupStats = { queries: 0, responses: 0, failures: 0, rounds: 0, ms: 0 };
+
+  constructor(query: QueryFn, clock: Clock, opts: LookupOptions, resolve: (r: LookupResult) => void) {
+    this._query = query;
+    this._clock = clock;
+    this._o = opts;
+    this._resolve = resolve;
+    this._start = clock.now();
+  }
+
+  start(): void {
+    this._ids.add(bytesKey(this._o.self));
+    for (const node of this._o.seeds) this._add(node, 0);
+    for (const addr of this._o.unknown ?? []) this._askUnknown(addr);
+    this._step();
+  }
+
+  private _add(node: NodeInfo, hop: number): Candidate | null {
+    const key = bytesKey(node.id);
+    if (this._ids.has(key)) return null;
+    const list = this._list, target = this._o.target;
+    if (list.length >= MAX_CANDIDATES && compareDistance(node.id, list[list.length - 1]!.node.id, target) >= 0) return null;
+    this._ids.add(key);
+    let lo = 0, hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareDistance(list[mid]!.node.id, node.id, target) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const c: Candidate = { node, state: NEW, hop, slow: false, timer: null, reply: null };
+    list.splice(lo, 0, c);
+    if (list.length > MAX_CANDIDATES) {
+      const dropped = list.pop()!;
+      if (dropped.state === NEW) this._ids.delete(bytesKey(dropped.node.id));
+    }
+    return c;
+  }
+
+  /**
+   * Queries the closest candidates while fewer than α are active. The lookup is over when the
+   * k closest candidates that have not failed (nor gone slow) have all answered, or when fewer
+   * exist and nothing is in flight any more.
+   */
+  private _step(): void {
+    if (this._done) return;
+    let considered = 0;
+    let waiting = false;
+    for (const c of this._list) {
+      if (considered >= this._o.k) break;
+      // One query per address and lookup: a liar cannot aim our queries at a victim.
+      if (c.state === NEW && this._asked.has(addressKey(c.node))) c.state = FAILED;
+      if (c.state === FAILED || (c.state === ASKING && c.slow)) continue;
+      considered++;
+      if (c.state === ANSWERED) continue;
+      waiting = true;
+      if (c.state === NEW && this._active < this._o.alpha) this._ask(c);
+    }
+    if (!waiting && (considered >= this._o.k || this._pending === 0)) this._finish();
+  }
+
+  private _ask(c: Candidate): void {
+    this._asked.add(addressKey(c.node));
+    c.state = ASKING;
+    this._active++;
+    this._pending++;
+    this._stats.queries++;
+    this._stats.rounds = Math.max(this._stats.rounds, c.hop + 1);
+    c.timer = this._clock.setTimeout(() => {
+      c.slow = true;
+      this._active--;
+      this._step();
+    }, this._o.slowAfter);
+    this._query(c.node, this._o.q, this._o.a, c.node.id).then(
+      (reply) => this._settle(c, reply),
+      () => this._settle(c, null),
+    );
+  }
+
+  private _askUnknown(addr: Address): void {
+    const key = addressKey(addr);
+    if (this._asked.has(key)) return;
+    this._asked.add(key);
+    this._pending++;
+    this._stats.queries++;
+    this._stats.rounds = Math.max(this._stats.rounds, 1);
+    this._query(addr, this._o.q, this._o.a, undefined).then(
+      (reply) => {
+        this._pending--;
+        if (this._done) return;
+        this._stats.responses++;
+        const node = { id: reply.id, host: addr.host, port: addr.port };
+        const c = this._add(node, 0);
+        if (c) {
+          c.state = ANSWERED;
+          c.reply = reply;
+        }
+        this._absorb(reply, node, 0);
+      },
+      () => {
+        this._pending--;
+        this._stats.failures++;
+        this._step();
+      },
+    );
+  }
+
+  private _settle(c: Candidate, reply: Reply | null): void {
+    this._clock.clearTimeout(c.timer);
+    if (!c.slow) this._active--;
+    this._pending--;
+    if (this._done) return;
+    if (!reply) {
+      c.state = FAILED;
+      this._stats.failures++;
+      return this._step();
+    }
+    c.state = ANSWERED;
+    c.reply = reply;
+    this._stats.responses++;
+    this._absorb(reply, c.node, c.hop);
+  }
+
+  private _absorb(reply: Reply, node: NodeInfo, hop: number): void {
+    const nodes = reply.r["nodes"];
+    if (nodes instanceof Uint8Array) {
+      for (const n of decodeNodes(nodes) ?? []) this._add(n, hop + 1);
+    }
+    if (this._o.onReply?.(reply, node) === true) return this._finish();
+    this._step();
+  }
+
+  private _finish(): void {
+    if (this._done) return;
+    this._done = true;
+    for (const c of this._list) if (c.state === ASKING) this._clock.clearTimeout(c.timer);
+    const closest: Responder[] = [];
+    for (const c of this._list) {
+      if (c.state === ANSWERED && c.reply) closest.push({ node: c.node, reply: c.reply });
+      if (closest.length >= this._o.k) break;
+    }
+    this._stats.ms = this._clock.now() - this._start;
+    this._resolve({ closest, stats: this._stats });
+  }
+}

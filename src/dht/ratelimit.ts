@@ -1,0 +1,38 @@
+// Per-source token buckets: `burst` requests at once, then `rate` per second.
+import type { Address } from "./transport.ts";
+
+export class RateLimiter {
+  private readonly _burst: number;
+  private readonly _rate: number;
+  private readonly _max: number;
+  private readonly _buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(burst: number, rate: number, maxSources: number) {
+    this._burst = burst;
+    this._rate = rate / 1000;
+    this._max = maxSources;
+  }
+
+  allow(key: string, now: number): boolean {
+    let b = this._buckets.get(key);
+    if (!b) {
+      if (this._buckets.size >= this._max) this._buckets.delete(this._buckets.keys().next().value!);
+      b = { tokens: this._burst, at: now };
+      this._buckets.set(key, b);
+    } else {
+      b.tokens = Math.min(this._burst, b.tokens + (now - b.at) * this._rate);
+      b.at = now;
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * Whom limits and quotas apply to: the IP address, since one host can use many ports. On loopback
+ * every local process shares 127.0.0.1, so there the port tells them apart.
+ */
+export function sourceKey(from: Address): string {
+  return from.host.startsWith("127.") || from.host === "::1" ? `${from.host}:${from.port}` : from.host;
+}

@@ -1,0 +1,162 @@
+// The routing table (BEP 5) on k-bucket, with k = 8. It does no I/O: when a full bucket has a
+// questionable contact, it hands "ping this one" back to its owner through `onStale`.
+//
+// Two k-bucket defaults are replaced. Its arbiter lets a re-add from a new address replace a known
+// contact (anyone could redirect a node id to themselves); ours keeps the incumbent unless the
+// address is the same. Its closest() sorts by a float distance that cannot order 160-bit ids;
+// ours walks the same tree and compares ids byte by byte.
+import KBucket from "k-bucket";
+import { GOOD_FOR, K, MAX_FAILS } from "./constants.ts";
+import type { NodeInfo } from "./krpc.ts";
+import { equal } from "./rpc.ts";
+
+/** A contact of the table. Contacts are immutable: a change replaces the object. */
+export interface Contact extends NodeInfo {
+  /** When it last answered one of our queries (clock ms). */
+  readonly seen: number;
+  /** Queries that failed in a row since. */
+  readonly fails: number;
+}
+
+type Bucket = KBucket<Contact>["root"];
+
+export class RoutingTable {
+  readonly id: Uint8Array;
+  readonly k: number;
+  /** Called when a full bucket should ping `stale` and, if it is gone, take `candidate`. */
+  onStale: ((stale: Contact, candidate: Contact) => void) | null = null;
+  private readonly _kb: KBucket<Contact>;
+  private _now = 0;
+
+  constructor(id: Uint8Array, k = K) {
+    this.id = id;
+    this.k = k;
+    this._kb = new KBucket<Contact>({
+      localNodeId: id,
+      numberOfNodesPerKBucket: k,
+      numberOfNodesToPing: k,
+      arbiter: (incumbent, candidate) =>
+        incumbent.host === candidate.host && incumbent.port === candidate.port ? candidate : incumbent,
+    });
+    this._kb.on("ping", (contacts: Contact[], candidate: Contact) => this._onFull(contacts, candidate));
+  }
+
+  get size(): number {
+    return this._kb.count();
+  }
+
+  /** A node answered one of our queries: add it, or refresh it (only from the same address). */
+  heard(node: NodeInfo, now: number): void {
+    this._now = now;
+    this.insert({ id: node.id, host: node.host, port: node.port, seen: now, fails: 0 });
+  }
+
+  /** Adds a contact object as is. Only for verified contacts (and simulations that share them). */
+  insert(contact: Contact): void {
+    if (!equal(contact.id, this.id)) this._kb.add(contact);
+  }
+
+  /** A query to this contact failed; after MAX_FAILS in a row it is dropped (BEP 5: "try once more"). */
+  failed(id: Uint8Array): void {
+    const c = this._kb.get(id);
+    if (!c) return;
+    if (c.fails + 1 >= MAX_FAILS) this._kb.remove(id);
+    else this._kb.add({ ...c, fails: c.fails + 1 });
+  }
+
+  remove(id: Uint8Array): void {
+    this._kb.remove(id);
+  }
+
+  get(id: Uint8Array): Contact | null {
+    return this._kb.get(id);
+  }
+
+  all(): Contact[] {
+    return this._kb.toArray();
+  }
+
+  /** Whether a contact with this id could join without evicting anyone. */
+  hasRoom(id: Uint8Array): boolean {
+    let node = this._kb.root;
+    for (let bit = 0; !node.contacts; bit++) node = (id[bit >> 3]! & (0x80 >> (bit & 7))) ? node.right : node.left;
+    return node.contacts.length < this.k || !node.dontSplit;
+  }
+
+  /** The n contacts closest to `target` by XOR distance, closest first. */
+  closest(target: Uint8Array, n = this.k): Contact[] {
+    const out: Contact[] = [];
+    const visit = (node: Bucket, bit: number): void => {
+      if (out.length >= n) return;
+      if (node.contacts) {
+        for (const c of node.contacts) out.push(c);
+        return;
+      }
+      const right = (target[bit >> 3]! & (0x80 >> (bit & 7))) !== 0;
+      visit(right ? node.right : node.left, bit + 1);
+      visit(right ? node.left : node.right, bit + 1);
+    };
+    visit(this._kb.root, 0);
+    out.sort((a, b) => compareDistance(a.id, b.id, target));
+    if (out.length > n) out.length = n;
+    return out;
+  }
+
+  /**
+   * BEP 5 refresh: a random id in the range of the bucket that has gone longest without news,
+   * if that is more than `age` ms; null if every non-empty bucket is fresh.
+   */
+  refreshTarget(now: number, age: number): Uint8Array | null {
+    let stalest: { seen: number; prefix: Uint8Array; bits: number } | null = null;
+    const visit = (node: Bucket, prefix: Uint8Array, bits: number): void => {
+      if (!node.contacts) {
+        visit(node.left, prefix, bits + 1);
+        visit(node.right, withBit(prefix, bits), bits + 1);
+        return;
+      }
+      if (!node.contacts.length) return;
+      const seen = Math.max(...node.contacts.map((c) => c.seen));
+      if (now - seen > age && (!stalest || seen < stalest.seen)) stalest = { seen, prefix, bits };
+    };
+    visit(this._kb.root, new Uint8Array(this.id.length), 0);
+    if (!stalest) return null;
+    const { prefix, bits } = stalest as { prefix: Uint8Array; bits: number };
+    return randomIdWithPrefix(prefix, bits);
+  }
+
+  /** k-bucket found a full bucket that cannot split: make room only by evicting a contact gone bad. */
+  private _onFull(contacts: Contact[], candidate: Contact): void {
+    let stale: Contact | null = null;
+    for (const c of contacts) {
+      const questionable = c.fails > 0 || this._now - c.seen > GOOD_FOR;
+      if (questionable && (!stale || c.fails > stale.fails || (c.fails === stale.fails && c.seen < stale.seen))) stale = c;
+    }
+    if (stale) this.onStale?.(stale, candidate);
+  }
+}
+
+/** Compares the XOR distances of a and b to target: negative if a is closer. */
+export function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
+  for (let i = 0; i < target.length; i++) {
+    const t = target[i]!;
+    const d = (a[i]! ^ t) - (b[i]! ^ t);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function withBit(prefix: Uint8Array, bit: number): Uint8Array {
+  const out = prefix.slice();
+  out[bit >> 3] = out[bit >> 3]! | (0x80 >> (bit & 7));
+  return out;
+}
+
+/** A random id whose first `bits` bits are those of `prefix`. */
+export function randomIdWithPrefix(prefix: Uint8Array, bits: number): Uint8Array {
+  const out = crypto.getRandomValues(new Uint8Array(prefix.length));
+  for (let i = 0; i < bits; i++) {
+    const mask = 0x80 >> (i & 7);
+    out[i >> 3] = (out[i >> 3]! & ~mask) | (prefix[i >> 3]! & mask);
+  }
+  return out;
+}
