@@ -35,6 +35,8 @@ export const DATA_MIN = DATA_HEADER + TAG_LEN;
  * and treats a larger counter as malformed, so every counter is an exact JS number.
  */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+/** A session that sent this many packets starts no new message (WireGuard's REKEY_AFTER_MESSAGES). */
+export const REKEY_AFTER_COUNTER = 2 ** 52;
 
 /** Frames (PROTOCOL §6). */
 export const MESSAGE_ID_LEN = 16;

@@ -12,6 +12,7 @@ import {
   HANDSHAKE_TIMEOUT,
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
+  REKEY_AFTER_COUNTER,
   REKEY_MARGIN,
   RESPONDER_CONFIRM_TIMEOUT,
   RETRANSMIT_START,
@@ -679,7 +680,7 @@ export class SessionEndpoint {
   #usableSession(peer: Peer): Session | undefined {
     const now = this.#clock();
     return peer.sessions.find((s) =>
-      s.alive && s.confirmed && s.countersLeft > 1_000_000 &&
+      s.alive && s.confirmed && s.sent < REKEY_AFTER_COUNTER &&
       now < s.createdAt + SESSION_MAX_AGE - REKEY_MARGIN &&
       now < Math.max(s.lastReceived, s.lastSent) + SESSION_IDLE - REKEY_MARGIN
     );

@@ -50,9 +50,15 @@ export class Initiation {
   constructor(identity: WireIdentity, remoteStatic: Uint8Array, index: number, timestamp: number, payload?: Uint8Array) {
     this.index = index;
     this.timestamp = timestamp;
-    this.#hs = newHandshake(true, identity, remoteStatic);
-    const message = this.#hs.writeMessage(payload ?? encodeInitiationPayload({ identity: identity.publicKey, timestamp }));
-    this.packet = encodeInitiation(index, message);
+    const hs = newHandshake(true, identity, remoteStatic);
+    try {
+      const message = hs.writeMessage(payload ?? encodeInitiationPayload({ identity: identity.publicKey, timestamp }));
+      this.packet = encodeInitiation(index, message);
+    } catch (err) {
+      hs.destroy();
+      throw err;
+    }
+    this.#hs = hs;
   }
 
   /**

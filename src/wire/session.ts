@@ -67,9 +67,9 @@ export class Session {
     return this.#send !== undefined;
   }
 
-  /** Counters left before this session must not send again. */
-  get countersLeft(): number {
-    return this.#send ? MAX_COUNTER - this.#counter : 0;
+  /** Data packets sent so far (the next counter). */
+  get sent(): number {
+    return this.#counter;
   }
 
   /** Encrypts one frame into a data packet under the next counter, or `null` if erased or spent. */
