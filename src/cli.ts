@@ -39,6 +39,37 @@ export async function main(argv: string[]): Promise<number> {
     .example("chat keygen | chat id")
     .action(action(() => import("./commands/id.ts")));
 
+  cli
+    .command("announce", "Publish your encrypted, blinded contact record in the DHT (once; --every to keep it fresh)")
+    .option("--address <ip:port>", "Address to announce (repeatable; default: the one the DHT sees, with our port)")
+    .option("--every <duration>", "Republish every DURATION (e.g. 30m) until interrupted")
+    .example("chat announce --identity me.json --address 203.0.113.7:6881")
+    .action(action(() => import("./commands/announce.ts")));
+
+  cli
+    .command("lookup <pubkey>", "Find the addresses of a public key through a private DHT lookup (exit 1 if not found)")
+    .example("chat lookup yqooxx9u3aemh8mo5wcqq16yufu6jitouq1o4za751dger1igghy")
+    .action(action(() => import("./commands/lookup.ts")));
+
+  cli
+    .command("send <pubkey> [...text]", "Look up, handshake and deliver; with no TEXT each stdin line is a message")
+    .option("--json", "Each stdin line is {\"text\": …}")
+    .option("--address <ip:port>", "Skip the lookup and send to this address")
+    .example("echo hi | chat send <pubkey> --identity me.json")
+    .action(action(() => import("./commands/send.ts")));
+
+  cli
+    .command("listen", "Announce yourself and print incoming messages as NDJSON")
+    .option("--count <n>", "Exit after N messages")
+    .option("--address <ip:port>", "Address to announce (repeatable; default: the one the DHT sees)")
+    .example("chat listen --identity me.json | jq .text")
+    .action(action(() => import("./commands/listen.ts")));
+
+  cli
+    .command("demo", "The whole stack on an embedded local swarm: two identities, listen, lookup, send, reply")
+    .option("--nodes <n>", "DHT nodes in the embedded swarm", { default: 50 })
+    .action(action(() => import("./commands/demo.ts")));
+
   cli.help();
   cli.version(VERSION);
 

@@ -16,17 +16,25 @@ export function log(message: string): void {
   process.stderr.write(message + "\n");
 }
 
-/** Resolves when SIGINT or SIGTERM arrives (long-running commands exit cleanly on either). */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+/**
+ * Resolves `signal` when SIGINT or SIGTERM arrives, so long-running commands exit cleanly on
+ * either; `off()` removes the handlers (Deno keeps a process alive while a handler is set).
+ */
+export function onSignal(): { signal: Promise<NodeJS.Signals>; off: () => void } {
+  let off = () => {};
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
     const on = (sig: NodeJS.Signals) => {
+      off();
+      resolve(sig);
+    };
+    off = () => {
       process.off("SIGINT", on);
       process.off("SIGTERM", on);
-      resolve(sig);
     };
     process.on("SIGINT", on);
     process.on("SIGTERM", on);
   });
+  return { signal, off };
 }
 
 /** Parses a `host:port` list (comma separated), as `--bootstrap` and `CHAT_BOOTSTRAP` take it. */

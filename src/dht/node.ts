@@ -6,6 +6,7 @@
 import { lookup as dns } from "node:dns/promises";
 import { isIP } from "node:net";
 import { sha1 } from "@noble/hashes/legacy.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
 import { type BDict, decode, encode, isBytes, isInt } from "./bencode.ts";
 import {
@@ -101,10 +102,13 @@ export interface DhtStats {
   received: Record<string, number>;
   sent: number;
   timeouts: number;
-  dropped: { malformed: number; unmatched: number; limited: number };
+  dropped: { malformed: number; unmatched: number; limited: number; internal: number };
 }
 
+/** How many recent BEP 42 `ip` votes (one per voter IP) decide our external address. */
 const VOTERS = 64;
+const utf8 = new TextEncoder();
+const METHODS = new Set(["ping", "find_node", "get_peers", "announce_peer", "get", "put"]);
 
 export class DhtNode {
   readonly id: Uint8Array;
@@ -114,12 +118,13 @@ export class DhtNode {
   readonly k: number;
   readonly alpha: number;
   private readonly _rpc: Rpc;
-  private readonly _store: Store;
+  private _storage: Store | null = null;
   private readonly _limits: Limits;
   private readonly _queryLimit: RateLimiter;
   private readonly _writeLimit: RateLimiter;
   private readonly _bootstrap: readonly Address[];
   private readonly _saved: NodeInfo[];
+  private _resolved: Address[] | null = null;
   private readonly _resolve: (host: string) => Promise<string>;
   private readonly _slowAfter: number;
   private readonly _votes = new Map<string, Address>();
@@ -128,12 +133,12 @@ export class DhtNode {
   private _tick: unknown = null;
   private _closed = false;
   private readonly _received: Record<string, number> = Object.create(null);
-  private readonly _dropped = { malformed: 0, unmatched: 0, limited: 0 };
+  private readonly _dropped = { malformed: 0, unmatched: 0, limited: 0, internal: 0 };
 
   constructor(opts: DhtOptions) {
     this.transport = opts.transport;
     this.clock = opts.clock ?? systemClock;
-    this.id = opts.id ?? (opts.state ? hex(opts.state.id) : crypto.getRandomValues(new Uint8Array(20)));
+    this.id = opts.id ?? (opts.state ? hexToBytes(opts.state.id) : crypto.getRandomValues(new Uint8Array(20)));
     if (this.id.length !== 20) throw new RangeError("Node id must be 20 bytes");
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
@@ -146,14 +151,18 @@ export class DhtNode {
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
     this.table = new RoutingTable(this.id, this.k);
     this.table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
-    this._store = new Store(this.id, this._limits);
     this._queryLimit = new RateLimiter(this._limits.queryBurst, this._limits.queryRate, this._limits.sources);
     this._writeLimit = new RateLimiter(this._limits.writeBurst, this._limits.writeRate, this._limits.sources);
     this._bootstrap = opts.bootstrap === false ? [] : opts.bootstrap ?? BOOTSTRAP;
-    this._saved = (opts.state?.nodes ?? []).map((n) => ({ id: hex(n.id), host: n.host, port: n.port }));
+    this._saved = (opts.state?.nodes ?? []).map((n) => ({ id: hexToBytes(n.id), host: n.host, port: n.port }));
     this._resolve = opts.resolve ?? (async (host) => (await dns(host, { family: 4 })).address);
     this.transport.onMessage((buf, from) => this.handle(buf, from));
     if (opts.maintenance !== false) this._schedule();
+  }
+
+  /** What we store for others (made on first use: most simulated nodes never store anything). */
+  private get _store(): Store {
+    return (this._storage ??= new Store(this.id, this._limits));
   }
 
   address(): Address {
@@ -184,8 +193,16 @@ export class DhtNode {
       this._dropped.malformed++;
       return;
     }
-    if (msg.y === "q" || msg.y === "bad") return this._onQuery(msg, from, buf.length);
-    if (!this._rpc.settle(msg, from)) this._dropped.unmatched++;
+    if (msg.y !== "q" && msg.y !== "bad") {
+      if (!this._rpc.settle(msg, from)) this._dropped.unmatched++;
+      return;
+    }
+    // Handlers answer bad input with error tuples; this net only keeps a bug from killing the node.
+    try {
+      this._onQuery(msg, from, buf.length);
+    } catch {
+      this._dropped.internal++;
+    }
   }
 
   private _onQuery(msg: Extract<Message, { y: "q" | "bad" }>, from: Address, size: number): void {
@@ -194,8 +211,13 @@ export class DhtNode {
       return;
     }
     if (msg.y === "bad") return this._rpc.error(from, msg.t, ERR.protocol, msg.message);
-    this._received[msg.q] = (this._received[msg.q] ?? 0) + 1;
+    const method = METHODS.has(msg.q) ? msg.q : "other";
+    this._received[method] = (this._received[method] ?? 0) + 1;
+    this._dispatch(msg, from, size);
     this._pingBack(msg.id, from);
+  }
+
+  private _dispatch(msg: Query, from: Address, size: number): void {
     switch (msg.q) {
       case "ping": return this._onPing(msg, from);
       case "find_node": return this._onFindNode(msg, from, size);
@@ -325,7 +347,7 @@ export class DhtNode {
   private _token(host: string, previous = false): Uint8Array {
     const s = this._rotate();
     const secret = previous ? s.previous : s.current;
-    const ip = new TextEncoder().encode(host);
+    const ip = utf8.encode(host);
     const buf = new Uint8Array(secret.length + ip.length);
     buf.set(secret);
     buf.set(ip, secret.length);
@@ -383,8 +405,6 @@ export class DhtNode {
     });
   }
 
-  private _resolved: Address[] | null = null;
-
   /**
    * Joins the DHT: looks up our own id starting from the saved nodes and the bootstrap list.
    * Throws ChatError.network if nobody answered.
@@ -409,6 +429,16 @@ export class DhtNode {
       }
     }));
     return out.filter((a): a is Address => a !== null);
+  }
+
+  /**
+   * BEP 5 bucket refresh: looks up a random id in every bucket that is not full or has gone
+   * 15 minutes without news. Resolves with the number of lookups.
+   */
+  async refresh(): Promise<number> {
+    const targets = this.table.refreshTargets(this.clock.now(), REFRESH_EVERY);
+    await Promise.all(targets.map((t) => this.findNode(t).catch(() => null)));
+    return targets.length;
   }
 
   /** BEP 5 ping. Resolves with the node's id and round-trip time. */
@@ -547,7 +577,7 @@ export class DhtNode {
       if (this._bootstrap.length || this._saved.length) this.bootstrap().catch(() => {});
       return;
     }
-    const target = this.table.refreshTarget(now, REFRESH_EVERY);
+    const [target] = this.table.refreshTargets(now, REFRESH_EVERY);
     if (target) this.findNode(target).catch(() => {});
   }
 
@@ -579,19 +609,19 @@ export class DhtNode {
   /** The routing table as JSON (id and contacts), to restore with `{ state }`. */
   toJSON(): DhtState {
     return {
-      id: toHex(this.id),
-      nodes: this.table.all().map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })),
+      id: bytesToHex(this.id),
+      nodes: this.table.all().map((c) => ({ id: bytesToHex(c.id), host: c.host, port: c.port })),
     };
   }
 
   stats(): DhtStats {
     return {
-      id: toHex(this.id),
+      id: bytesToHex(this.id),
       address: this.address(),
       external: this.externalAddress(),
       nodes: this.table.size,
-      items: this._store.items,
-      torrents: this._store.torrents,
+      items: this._storage?.items ?? 0,
+      torrents: this._storage?.torrents ?? 0,
       received: { ...this._received },
       sent: this._rpc.queries,
       timeouts: this._rpc.timeouts,
@@ -632,15 +662,5 @@ function sameItem(a: Item, b: Item): boolean {
   return equal(a.raw, b.raw) && a.seq === b.seq && (!a.sig || (!!b.sig && equal(a.sig, b.sig)));
 }
 
-export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
-export function hex(s: string): Uint8Array {
-  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new RangeError(`Cannot parse hex "${s}"`);
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+/** Lowercase hex of bytes (ids and targets in JSON). */
+export const toHex: (bytes: Uint8Array) => string = bytesToHex;

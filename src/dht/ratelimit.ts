@@ -5,7 +5,7 @@ export class RateLimiter {
   private readonly _burst: number;
   private readonly _rate: number;
   private readonly _max: number;
-  private readonly _buckets = new Map<string, { tokens: number; at: number }>();
+  private _buckets: Map<string, { tokens: number; at: number }> | null = null;
 
   constructor(burst: number, rate: number, maxSources: number) {
     this._burst = burst;
@@ -14,11 +14,12 @@ export class RateLimiter {
   }
 
   allow(key: string, now: number): boolean {
-    let b = this._buckets.get(key);
+    const buckets = (this._buckets ??= new Map());
+    let b = buckets.get(key);
     if (!b) {
-      if (this._buckets.size >= this._max) this._buckets.delete(this._buckets.keys().next().value!);
+      if (buckets.size >= this._max) buckets.delete(buckets.keys().next().value!);
       b = { tokens: this._burst, at: now };
-      this._buckets.set(key, b);
+      buckets.set(key, b);
     } else {
       b.tokens = Math.min(this._burst, b.tokens + (now - b.at) * this._rate);
       b.at = now;

@@ -103,25 +103,23 @@ export class RoutingTable {
   }
 
   /**
-   * BEP 5 refresh: a random id in the range of the bucket that has gone longest without news,
-   * if that is more than `age` ms; null if every non-empty bucket is fresh.
+   * BEP 5 refresh: a random id in the range of each bucket that is not full or has gone `age` ms
+   * without news, the stalest first (a lookup of it fills or refreshes the bucket).
    */
-  refreshTarget(now: number, age: number): Uint8Array | null {
-    let stalest: { seen: number; prefix: Uint8Array; bits: number } | null = null;
+  refreshTargets(now: number, age: number): Uint8Array[] {
+    const stale: { seen: number; prefix: Uint8Array; bits: number }[] = [];
     const visit = (node: Bucket, prefix: Uint8Array, bits: number): void => {
       if (!node.contacts) {
         visit(node.left, prefix, bits + 1);
         visit(node.right, withBit(prefix, bits), bits + 1);
         return;
       }
-      if (!node.contacts.length) return;
-      const seen = Math.max(...node.contacts.map((c) => c.seen));
-      if (now - seen > age && (!stalest || seen < stalest.seen)) stalest = { seen, prefix, bits };
+      let seen = -Infinity;
+      for (const c of node.contacts) seen = Math.max(seen, c.seen);
+      if (node.contacts.length < this.k || now - seen > age) stale.push({ seen, prefix, bits });
     };
     visit(this._kb.root, new Uint8Array(this.id.length), 0);
-    if (!stalest) return null;
-    const { prefix, bits } = stalest as { prefix: Uint8Array; bits: number };
-    return randomIdWithPrefix(prefix, bits);
+    return stale.sort((a, b) => a.seen - b.seen).map((s) => randomIdWithPrefix(s.prefix, s.bits));
   }
 
   /** k-bucket found a full bucket that cannot split: make room only by evicting a contact gone bad. */

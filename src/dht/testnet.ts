@@ -29,8 +29,8 @@ export interface Testnet {
 const TESTNET_BOOTSTRAP = 4;
 
 /**
- * n DHT nodes on 127.0.0.1 in this process. Every node joins through the first few, then looks
- * itself up once more so that early nodes also learn of late ones. `basePort` gives the ports
+ * n DHT nodes on 127.0.0.1 in this process. Every node joins through the first few, then
+ * refreshes its buckets (BEP 5) so that early nodes also learn of late ones. `basePort` gives the ports
  * basePort, basePort + 1, … (default: free ports).
  */
 export async function createTestnet(n: number, opts: NodeOptions & { basePort?: number } = {}): Promise<Testnet> {
@@ -48,7 +48,7 @@ export async function createTestnet(n: number, opts: NodeOptions & { basePort?: 
     const bootstrap = transports.slice(0, TESTNET_BOOTSTRAP).map((t) => t.address());
     for (const transport of transports) nodes.push(new DhtNode({ ...nodeOpts, transport, bootstrap }));
     await inBatches(nodes, 32, (node) => node.bootstrap());
-    await inBatches(nodes, 32, (node) => node.bootstrap());
+    await inBatches(nodes, 32, (node) => node.refresh());
     return { nodes, bootstrap, destroy };
   } catch (err) {
     destroy();

@@ -30,7 +30,9 @@ export class UdpTransport implements Transport {
 
   onMessage(cb: (buf: Uint8Array, from: Address) => void): void {
     this._socket.removeAllListeners("message");
-    this._socket.on("message", (buf, rinfo) => cb(buf, { host: rinfo.address, port: rinfo.port }));
+    // A plain Uint8Array view: decoded byte strings are then the same type on every transport.
+    this._socket.on("message", (buf, rinfo) =>
+      cb(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { host: rinfo.address, port: rinfo.port }));
   }
 
   address(): Address {

@@ -1,0 +1,24 @@
+import { createSimnet } from "../dist/src/dht/testnet.js";
+import { encode } from "../dist/src/dht/bencode.js";
+import { parseMessage } from "../dist/src/dht/krpc.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { signedBuffer } from "../dist/src/dht/item.js";
+const sim = createSimnet(1000, { seed: 21, latency: [5, 40] });
+const run = (p) => sim.net.clock.until(p);
+const seed = new Uint8Array(32).fill(6);
+const k = ed25519.getPublicKey(seed);
+const v = new TextEncoder().encode("secret");
+const sig = ed25519.sign(signedBuffer(3, encode(v)), seed);
+const { target } = await run(sim.nodes[50].put({ k, seq: 3, v, sig }));
+const liar = sim.net.transport();
+const liarId = target.slice(); liarId[19] ^= 1;
+liar.onMessage((buf, from) => {
+  const m = parseMessage(buf);
+  console.log("liar got", m?.y, m?.q);
+  if (m?.y !== "q") return;
+  liar.send(encode({ t: m.t, y: "r", r: { id: liarId, token: new Uint8Array(3), k, seq: 99, sig: new Uint8Array(64), v: new TextEncoder().encode("forged") } }), from);
+});
+sim.nodes[52].table.insert({ id: liarId, host: liar.host, port: 6881, seen: 0, fails: 0 });
+console.log(sim.nodes[52].table.closest(target, 3).map(c => c.host), liar.host);
+const got = await run(sim.nodes[52].get(target));
+console.log(got.rejected, got.item && new TextDecoder().decode(got.item.v), got.stats);

@@ -1,0 +1,12 @@
+import { DhtNode } from "../dist/src/dht/node.js";
+import { SimNetwork } from "../dist/src/dht/sim.js";
+const n = 50000;
+const net = new SimNetwork();
+const ts = []; for (let i = 0; i < n; i++) ts.push(net.transport());
+gc(); gc();
+let m0 = process.memoryUsage().heapUsed;
+console.log(m0);
+const nodes = [];
+for (let i = 0; i < n; i++) nodes.push(new DhtNode({ transport: ts[i], clock: net.clock, bootstrap: false, maintenance: false }));
+gc(); gc();
+console.log(process.memoryUsage().heapUsed, "empty node bytes", Math.round((process.memoryUsage().heapUsed - m0) / n), nodes.length);

@@ -1,0 +1,505 @@
+// Sessions end to end, side by side with hyperdht in one run (DESIGN.md, "Quality bars"):
+//   1. the first message to a public key on a 100-node loopback swarm: a fresh sender each time
+//      (its own DHT node and identity, no cached session) looks up the receiver's blinded record,
+//      handshakes, delivers, gets the ack; against hyperdht's connect + echo on its own testnet;
+//   2. throughput over one established session: many small messages, and 64 KiB messages;
+//   3. wall time of a cold `chat send` process, on Node and on Deno.
+// Prints the runtime, then markdown tables. Run: `node dist/scripts/bench/session.bench.js` or
+// `deno run -A scripts/bench/session.bench.ts`. Knobs (environment): CHAT_BENCH_NODES (100),
+// CHAT_BENCH_ITERS (20), CHAT_BENCH_CLI_RUNS (5); CHAT_BENCH_PARTS=1,2,3 runs a subset.
+// hyperdht runs on Node only: its UDP layer (udx-native) is a libuv addon that Deno cannot load.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatPublicKey, generateIdentity, type Identity } from "../../src/crypto/identity.ts";
+import { identityToFile, writeIdentityFile } from "../../src/commands/_identity.ts";
+import { createTestnet } from "../../src/dht/testnet.ts";
+import { UdpTransport } from "../../src/dht/udp.ts";
+import { Peer } from "../../src/peer.ts";
+import { SessionEndpoint } from "../../src/wire/endpoint.ts";
+
+const NODES = Number(process.env["CHAT_BENCH_NODES"] ?? 100);
+const ITERS = Number(process.env["CHAT_BENCH_ITERS"] ?? 20);
+const CLI_RUNS = Number(process.env["CHAT_BENCH_CLI_RUNS"] ?? 5);
+const PARTS = new Set((process.env["CHAT_BENCH_PARTS"] ?? "1,2,3").split(",").map((s) => s.trim()));
+/** Iterations run first and not counted (JIT warm-up, first-use caches). */
+const WARMUP = 2;
+const HOST = "127.0.0.1";
+/**
+ * Pause before each first-message iteration: every sender comes from 127.0.0.1, and a receiver
+ * answers at most 20 initiations per second per source IP (burst 5, as WireGuard), so unpaced
+ * iterations would measure the rate limiter (a 500 ms handshake retry) instead of the protocol.
+ */
+const PACE = 60;
+
+const isDeno = "Deno" in globalThis;
+const deno = (globalThis as unknown as { Deno?: { version: { deno: string }; execPath(): string } }).Deno;
+const runtime = deno ? `deno v${deno.version.deno}` : `node ${process.version}`;
+const NA = isDeno ? "n/a on Deno" : "n/a";
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Rejects after `ms` so that a hung iteration fails the bench instead of stalling it. */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Summary {
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+function summarize(samples: number[]): Summary {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { median, p95: at(0.95), min: s[0]!, max: s[s.length - 1]!, n: s.length };
+}
+
+const ms = (x: number | undefined) => (x === undefined ? "—" : x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`);
+const num = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(1));
+/** "chat ÷ other" for times: below 1 means chat is faster. */
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
+
+// ---- 1. first message by public key ----------------------------------------------------------------
+
+interface FirstMessage {
+  total: Summary;
+  lookup: Summary;
+  deliver: Summary;
+  /** Fresh node joining the swarm (not in the total). */
+  join: Summary;
+  setupMs: number;
+}
+
+/**
+ * Each iteration: a fresh Peer (new identity, new DHT node) joins, then `send` times the lookup,
+ * handshake, message and ack. `keepSenders`: leave earlier senders running instead of closing
+ * each one, so that no lookup meets the dead contacts that closed senders leave in routing tables.
+ */
+async function chatFirstMessage(keepSenders: boolean): Promise<FirstMessage> {
+  const t0 = now();
+  const net = await createTestnet(NODES);
+  const setupMs = now() - t0;
+  const receiver = await Peer.open({ identity: generateIdentity(), host: HOST, bootstrap: net.bootstrap });
+  const senders: Peer[] = [];
+  try {
+    await receiver.bootstrap();
+    const announced = await receiver.announce({ addresses: [receiver.address()] });
+    if (!announced.stored) throw new Error("no node stored the receiver's record");
+    const inbox = receiver.messages();
+    void (async () => {
+      for await (const _ of inbox);
+    })();
+    const total: number[] = [], lookup: number[] = [], deliver: number[] = [], join: number[] = [];
+    for (let i = 0; i < WARMUP + ITERS; i++) {
+      await sleep(PACE);
+      const j0 = now();
+      const sender = await Peer.open({ identity: generateIdentity(), host: HOST, bootstrap: net.bootstrap });
+      senders.push(sender);
+      await sender.bootstrap();
+      const s0 = now();
+      const sent = await within(15_000, "chat send", sender.send(receiver.publicKey, `hello ${i}`));
+      const t = now() - s0;
+      if (!keepSenders) sender.close();
+      if (i < WARMUP) continue;
+      join.push(s0 - j0);
+      total.push(t);
+      lookup.push(sent.lookupMs);
+      deliver.push(sent.rttMs);
+    }
+    return { total: summarize(total), lookup: summarize(lookup), deliver: summarize(deliver), join: summarize(join), setupMs };
+  } finally {
+    for (const s of senders) s.close();
+    receiver.close();
+    net.destroy();
+  }
+}
+
+// hyperdht is CommonJS without types; loaded by a computed name so tsc leaves it alone.
+type HyperDHT = {
+  new (opts: object): HyperNode;
+  keyPair(): { publicKey: Uint8Array; secretKey: Uint8Array };
+};
+type HyperNode = {
+  fullyBootstrapped(): Promise<void>;
+  createServer(onConnection: (socket: HyperSocket) => void): { listen(keyPair: object): Promise<void>; close(): Promise<void> };
+  connect(publicKey: Uint8Array): HyperSocket;
+  destroy(): Promise<void>;
+};
+type HyperSocket = {
+  on(event: string, fn: (arg: never) => void): void;
+  once(event: string, fn: (arg: never) => void): void;
+  write(data: Uint8Array): boolean;
+  end(): void;
+  destroy(): void;
+};
+type HyperTestnet = { nodes: HyperNode[]; bootstrap: { host: string; port: number }[]; destroy(): Promise<void> };
+
+async function loadHyperdht(): Promise<{ DHT: HyperDHT; createTestnet: (n: number, opts: object) => Promise<HyperTestnet> } | undefined> {
+  if (isDeno) return undefined;
+  const name = "hyperdht";
+  const DHT = ((await import(name)) as { default: HyperDHT }).default;
+  const createTestnet = ((await import(`${name}/testnet.js`)) as { default: (n: number, opts: object) => Promise<HyperTestnet> }).default;
+  return { DHT, createTestnet };
+}
+
+/** Resolves once `socket` has delivered `bytes` bytes in all. */
+function readBytes(socket: HyperSocket, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const onData = (d: Uint8Array) => {
+      got += d.length;
+      if (got >= bytes) resolve();
+    };
+    socket.on("data", onData);
+    socket.once("error", reject);
+  });
+}
+
+interface HyperResults {
+  first: FirstMessage;
+  small?: Throughput;
+  large?: Throughput;
+}
+
+async function hyperdht(small: { count: number; size: number }, large: { count: number; size: number }): Promise<HyperResults | undefined> {
+  const lib = await loadHyperdht();
+  if (!lib) return undefined;
+  const { DHT, createTestnet } = lib;
+  const t0 = now();
+  const testnet = await createTestnet(NODES, { host: HOST });
+  const setupMs = now() - t0;
+  const node = (): HyperNode => new DHT({ ephemeral: true, bootstrap: testnet.bootstrap, host: HOST });
+  const serverNode = node();
+  const clients: HyperNode[] = [];
+  try {
+    await serverNode.fullyBootstrapped();
+    const keyPair = DHT.keyPair();
+    // An echo server: what comes in goes back out.
+    const server = serverNode.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.on("data", (d: Uint8Array) => void socket.write(d));
+    });
+    await server.listen(keyPair);
+    const total: number[] = [], join: number[] = [];
+    const hello = new TextEncoder().encode("hello");
+    for (let i = 0; i < WARMUP + ITERS; i++) {
+      await sleep(PACE);
+      const j0 = now();
+      const client = node();
+      clients.push(client);
+      await client.fullyBootstrapped();
+      const s0 = now();
+      const socket = client.connect(keyPair.publicKey);
+      socket.on("error", () => {});
+      const echoed = readBytes(socket, hello.length);
+      socket.write(hello);
+      await within(15_000, "hyperdht connect", echoed);
+      const t = now() - s0;
+      socket.destroy();
+      await client.destroy();
+      if (i < WARMUP) continue;
+      join.push(s0 - j0);
+      total.push(t);
+    }
+    const first = { total: summarize(total), join: summarize(join), setupMs } as FirstMessage;
+
+    // Throughput: one connection, the server counts bytes and answers one byte once all arrived.
+    let expect = 0;
+    let counted = 0;
+    const sink = DHT.keyPair();
+    const sinkServer = serverNode.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.on("data", (d: Uint8Array) => {
+        counted += d.length;
+        if (expect && counted >= expect) {
+          expect = 0;
+          socket.write(new Uint8Array(1));
+        }
+      });
+    });
+    await sinkServer.listen(sink);
+    const client = node();
+    clients.push(client);
+    await client.fullyBootstrapped();
+    const socket = client.connect(sink.publicKey);
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("open", () => resolve()));
+    const stream = async ({ count, size }: { count: number; size: number }): Promise<Throughput> => {
+      const chunk = new Uint8Array(size).fill(0x61);
+      counted = 0;
+      expect = count * size;
+      const done = readBytes(socket, 1);
+      const s0 = now();
+      for (let i = 0; i < count; i++) socket.write(chunk);
+      await within(60_000, "hyperdht stream", done);
+      return throughput(count, size, now() - s0);
+    };
+    await stream({ count: 200, size: 1024 }); // warm-up
+    const smallResult = await stream(small);
+    const largeResult = await stream(large);
+    socket.destroy();
+    await sinkServer.close();
+    await server.close();
+    return { first, small: smallResult, large: largeResult };
+  } finally {
+    for (const c of clients) await c.destroy().catch(() => {});
+    await serverNode.destroy().catch(() => {});
+    await testnet.destroy();
+  }
+}
+
+// ---- 2. throughput over one session --------------------------------------------------------------
+
+interface Throughput {
+  count: number;
+  size: number;
+  ms: number;
+  perSecond: number;
+  mbPerSecond: number;
+  /** Messages not acknowledged within the 10 s delivery timeout. */
+  failed?: number;
+  retransmissions?: number;
+}
+
+const throughput = (count: number, size: number, elapsed: number): Throughput => ({
+  count,
+  size,
+  ms: elapsed,
+  perSecond: (count * 1000) / elapsed,
+  mbPerSecond: (count * size) / 1e6 / (elapsed / 1000),
+});
+
+/** Two endpoints on two loopback UDP sockets, exactly as a Peer wires them (minus the DHT). */
+async function sessionPair() {
+  const open = async (identity: Identity) => {
+    const socket = await UdpTransport.bind({ host: HOST });
+    const endpoint = new SessionEndpoint({ identity, send: (buf, to) => socket.send(buf, to) });
+    socket.onMessage((buf, from) => endpoint.receive(buf, from));
+    return { identity, socket, endpoint };
+  };
+  const a = await open(generateIdentity());
+  const b = await open(generateIdentity());
+  return {
+    a,
+    b,
+    close() {
+      for (const side of [a, b]) {
+        side.endpoint.close();
+        side.socket.close();
+      }
+    },
+  };
+}
+
+/**
+ * Sends `count` messages of `size` bytes from a to b over one established session, at most
+ * `inflight` unacknowledged at once (the endpoint's own send window, 32, caps it in any case),
+ * and returns when every one was acknowledged.
+ */
+async function chatThroughput(count: number, size: number, inflight: number): Promise<Throughput> {
+  const pair = await sessionPair();
+  try {
+    const { a, b } = pair;
+    const to = b.socket.address();
+    const inbox = b.endpoint.messages();
+    void (async () => {
+      for await (const _ of inbox);
+    })();
+    await a.endpoint.sendMessage(b.identity.publicKey, to, "hello"); // the handshake
+    const warm = "x".repeat(Math.min(size, 1024));
+    await Promise.all(Array.from({ length: 200 }, () => a.endpoint.sendMessage(b.identity.publicKey, to, warm)));
+    const retransmitted = a.endpoint.stats.retransmissions;
+    const text = "x".repeat(size);
+    const s0 = now();
+    let next = 0;
+    let failed = 0;
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        await a.endpoint.sendMessage(b.identity.publicKey, to, text).catch(() => void failed++);
+      }
+    };
+    await within(120_000, "chat throughput", Promise.all(Array.from({ length: Math.min(inflight, count) }, worker)));
+    const elapsed = now() - s0;
+    // Throughput counts what was delivered; a message that timed out is reported, not hidden.
+    return { ...throughput(count - failed, size, elapsed), failed, retransmissions: a.endpoint.stats.retransmissions - retransmitted };
+  } finally {
+    pair.close();
+  }
+}
+
+// ---- 3. a cold `chat send` process -----------------------------------------------------------------
+
+interface Run {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], stdin: string, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d: Uint8Array) => (stdout += d));
+    child.stderr.on("data", (d: Uint8Array) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ ms: now() - t0, code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+interface CliResult {
+  runtime: string;
+  startup?: Summary;
+  send?: Summary;
+  error?: string;
+}
+
+async function coldSend(): Promise<CliResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), "chat-bench-"));
+  const listener = await Peer.open({ identity: generateIdentity(), host: HOST, bootstrap: false });
+  try {
+    const inbox = listener.messages();
+    let received = 0;
+    void (async () => {
+      for await (const _ of inbox) received++;
+    })();
+    const file = join(dir, "sender.json");
+    writeIdentityFile(file, await identityToFile(generateIdentity()));
+    const port = listener.address().port;
+    // --bootstrap: the listener itself, so nothing ever leaves the machine (send --address does not join).
+    const args = ["send", listener.publicKey, "--address", `${HOST}:${port}`, "--identity", file, "--bootstrap", `${HOST}:${port}`];
+    const denoBin = deno ? deno.execPath() : "node_modules/.bin/deno";
+    const nodeBin = deno ? "node" : process.execPath;
+    const runtimes: [string, string, string[]][] = [
+      ["Node (`node bin/chat.mjs`)", nodeBin, ["bin/chat.mjs"]],
+      ["Deno (`deno run -A src/main.ts`)", denoBin, ["run", "-A", "src/main.ts"]],
+    ];
+    const results: CliResult[] = [];
+    for (const [name, cmd, pre] of runtimes) {
+      try {
+        const startup: number[] = [], send: number[] = [];
+        for (let i = 0; i < 1 + CLI_RUNS; i++) {
+          const v = await run(cmd, [...pre, "--version"], "");
+          if (v.code !== 0) throw new Error(`--version exited ${v.code}: ${v.stderr.trim().split("\n")[0]}`);
+          const before = received;
+          const r = await run(cmd, [...pre, ...args], "hi\n", { CHAT_BOOTSTRAP: "" });
+          if (r.code !== 0 || !r.stdout.includes('"delivered"')) {
+            throw new Error(`chat send exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split("\n")[0]}`);
+          }
+          await sleep(20);
+          if (received !== before + 1) throw new Error("chat send reported delivery, but the listener got nothing");
+          if (i === 0) continue; // the first run fills the runtimes' caches
+          startup.push(v.ms);
+          send.push(r.ms);
+        }
+        results.push({ runtime: name, startup: summarize(startup), send: summarize(send) });
+      } catch (err) {
+        results.push({ runtime: name, error: (err as Error).message });
+      }
+    }
+    return results;
+  } finally {
+    listener.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the tables ----------------------------------------------------------------------------------
+
+const SMALL = { count: 2000, size: 100 };
+const LARGE = { count: 64, size: 65536 };
+
+const started = now();
+console.log(runtime);
+
+let hyper: HyperResults | undefined;
+let hyperError: string | undefined;
+if (PARTS.has("1") || PARTS.has("2")) {
+  try {
+    hyper = await hyperdht(SMALL, LARGE);
+  } catch (err) {
+    hyperError = (err as Error).message;
+  }
+}
+const hyperCell = (f: (h: HyperResults) => string | undefined) => (hyper ? f(hyper) ?? "—" : hyperError ? "error" : NA);
+
+if (PARTS.has("1")) {
+  const chat = await chatFirstMessage(false);
+  const kept = await chatFirstMessage(true);
+  const h = hyper?.first;
+  const hc = (f: (h: FirstMessage) => string) => hyperCell(() => (h ? f(h) : undefined));
+  console.log("");
+  console.log(`#### First message by public key: ${NODES}-node loopback swarm, a fresh sender each time (${ITERS} runs after ${WARMUP} warm-up)`);
+  console.log("");
+  console.log("chat: lookup + handshake + message + ack; hyperdht: connect + write + echo. Columns: chat as `chat send` does it (each");
+  console.log("sender closes after its message); chat with every earlier sender still running; hyperdht (ephemeral client nodes).");
+  console.log("");
+  console.log("| | chat | chat, senders kept up | hyperdht | chat ÷ hyperdht | kept up ÷ hyperdht |");
+  console.log("|---|--:|--:|--:|--:|--:|");
+  console.log(`| median | ${ms(chat.total.median)} | ${ms(kept.total.median)} | ${hc((x) => ms(x.total.median))} | ${ratio(chat.total.median, h?.total.median)} | ${ratio(kept.total.median, h?.total.median)} |`);
+  console.log(`| p95 | ${ms(chat.total.p95)} | ${ms(kept.total.p95)} | ${hc((x) => ms(x.total.p95))} | ${ratio(chat.total.p95, h?.total.p95)} | ${ratio(kept.total.p95, h?.total.p95)} |`);
+  console.log(`| min … max | ${ms(chat.total.min)} … ${ms(chat.total.max)} | ${ms(kept.total.min)} … ${ms(kept.total.max)} | ${hc((x) => `${ms(x.total.min)} … ${ms(x.total.max)}`)} | | |`);
+  console.log(`| of which lookup (median) | ${ms(chat.lookup.median)} | ${ms(kept.lookup.median)} | (inside connect) | | |`);
+  console.log(`| of which handshake + message + ack (median) | ${ms(chat.deliver.median)} | ${ms(kept.deliver.median)} | | | |`);
+  console.log(`| not counted: the fresh node joins (median) | ${ms(chat.join.median)} | ${ms(kept.join.median)} | ${hc((x) => ms(x.join.median))} | | |`);
+  console.log(`| not counted: starting the swarm | ${ms(chat.setupMs)} | ${ms(kept.setupMs)} | ${hc((x) => ms(x.setupMs))} | | |`);
+  if (hyperError) console.log(`\nhyperdht failed: ${hyperError}`);
+}
+
+if (PARTS.has("2")) {
+  const rows: [string, Throughput, Throughput | undefined][] = [];
+  rows.push([`${SMALL.count.toLocaleString("en-US")} × ${SMALL.size} B, window 32`, await chatThroughput(SMALL.count, SMALL.size, 32), hyper?.small]);
+  rows.push([`${LARGE.count} × 64 KiB, one at a time`, await chatThroughput(LARGE.count, LARGE.size, 1), hyper?.large]);
+  rows.push([`${LARGE.count} × 64 KiB, 4 in flight`, await chatThroughput(LARGE.count, LARGE.size, 4), undefined]);
+  rows.push([`${LARGE.count} × 64 KiB, window 32`, await chatThroughput(LARGE.count, LARGE.size, 32), undefined]);
+  console.log("");
+  console.log("#### Throughput over one established session (loopback; every chat message acknowledged)");
+  console.log("");
+  console.log("| messages | chat msg/s | chat MB/s | chat retransmissions | chat not delivered | hyperdht stream writes/s | hyperdht MB/s | chat ÷ hyperdht (MB/s) |");
+  console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+  for (const [name, c, h] of rows) {
+    const hs = hyperCell(() => h && num(h.perSecond));
+    const hm = hyperCell(() => h && h.mbPerSecond.toFixed(1));
+    const r = h ? `${(c.mbPerSecond / h.mbPerSecond).toFixed(2)}×` : "—";
+    console.log(`| ${name} | ${num(c.perSecond)} | ${c.mbPerSecond.toFixed(1)} | ${c.retransmissions ?? 0} | ${c.failed ?? 0} | ${hs} | ${hm} | ${r} |`);
+  }
+  if (hyper) console.log("\nhyperdht: the same bytes written to one stream (no per-message acks), timed until the server has them all.");
+}
+
+if (PARTS.has("3")) {
+  const cli = await coldSend();
+  console.log("");
+  console.log(`#### Cold \`echo hi | chat send PUBKEY --address … --identity FILE\` to a peer in this process (median of ${CLI_RUNS} after 1 warm-up)`);
+  console.log("");
+  console.log("| runtime | chat send (median) | p95 | `chat --version` (median) | send − startup |");
+  console.log("|---|--:|--:|--:|--:|");
+  for (const r of cli) {
+    if (r.error || !r.send || !r.startup) console.log(`| ${r.runtime} | failed: ${r.error} | | | |`);
+    else console.log(`| ${r.runtime} | ${ms(r.send.median)} | ${ms(r.send.p95)} | ${ms(r.startup.median)} | ${ms(r.send.median - r.startup.median)} |`);
+  }
+}
+
+console.log(`\n(bench wall time ${((now() - started) / 1000).toFixed(1)} s)`);

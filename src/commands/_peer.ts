@@ -1,0 +1,35 @@
+// Starting a peer from the global CLI options: identity, port, bootstrap list (exit 3 if none
+// answers) and the saved routing table, as the DHT commands do (_dht.ts).
+import { z } from "zod";
+import { Peer } from "../peer.ts";
+import { bootstrapList, DhtOptions, loadState, saveState } from "./_dht.ts";
+import { loadIdentity } from "./_identity.ts";
+
+export const PeerOptions = DhtOptions.extend({
+  identity: z.coerce.string().optional(),
+  passphraseEnv: z.coerce.string().optional(),
+});
+export type PeerOptions = z.infer<typeof PeerOptions>;
+
+/** Opens a peer for the identity of `--identity`; joins the DHT unless `join` is false. */
+export async function openPeer(opts: PeerOptions, join = true): Promise<Peer> {
+  const identity = await loadIdentity(opts.identity, { passphraseEnv: opts.passphraseEnv });
+  const bootstrap = bootstrapList(opts.bootstrap);
+  const state = loadState(opts.stateDir);
+  const peer = await Peer.open({
+    identity,
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(bootstrap ? { bootstrap } : {}),
+    ...(state ? { state } : {}),
+  });
+  if (join) {
+    try {
+      await peer.bootstrap();
+      saveState(opts.stateDir, peer.dht);
+    } catch (err) {
+      peer.close();
+      throw err;
+    }
+  }
+  return peer;
+}

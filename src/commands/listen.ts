@@ -1,0 +1,34 @@
+// `chat listen`: bind, announce and keep the record fresh, accept sessions, print NDJSON events.
+import { z } from "zod";
+import { formatPublicKey } from "../crypto/identity.ts";
+import type { AnnounceResult } from "../contact.ts";
+import { log, parseHostPorts, print, onSignal } from "./_io.ts";
+import { formatAddress } from "./_dht.ts";
+import { openPeer, PeerOptions } from "./_peer.ts";
+
+const Options = PeerOptions.extend({
+  count: z.coerce.number().int().positive().optional(),
+  address: z.union([z.coerce.string(), z.array(z.coerce.string())]).optional(),
+});
+
+export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
+  const opts = Options.parse(raw);
+  const addresses = opts.address === undefined ? undefined : [opts.address].flat().flatMap((a) => parseHostPorts(a, "--address"));
+  const peer = await openPeer(opts);
+  const stop = onSignal();
+  try {
+    print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
+    const onAnnounce = (r: AnnounceResult) => print({ type: "announced", ...r });
+    await peer.keepAnnounced({ ...(addresses ? { addresses } : {}), onAnnounce, onError: (e) => log(`announce failed: ${(e as Error).message}`) });
+    const messages = peer.messages();
+    let received = 0;
+    void stop.signal.then(() => messages.return?.());
+    for await (const m of messages) {
+      print({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt });
+      if (opts.count !== undefined && ++received >= opts.count) break;
+    }
+  } finally {
+    stop.off();
+    peer.close();
+  }
+}

@@ -1,0 +1,204 @@
+// The server side, driven by hand-written KRPC on the simulated network (virtual time).
+import { readFileSync } from "node:fs";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { type BDict, encode } from "../src/dht/bencode.ts";
+import { ERR, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
+import { mutableTarget } from "../src/dht/item.ts";
+import { decodeAddress, decodeNodes } from "../src/dht/krpc.ts";
+import { Bench, bytes, fromHex, hex, id, signed } from "./_dht.ts";
+
+const test = suite("dht server");
+const bep44 = JSON.parse(readFileSync("test/vectors/bep44.json", "utf8")) as {
+  mutable: { value: string; salt: string; seq: number; publicKey: string; target: string; signature: string }[];
+};
+const seedA = new Uint8Array(32).fill(1);
+const token = async (p: ReturnType<Bench["peer"]>, target: Uint8Array) => (await p.r("get", { target }))["token"] as Uint8Array;
+
+test("ping: our id, the requester's address (BEP 42 ip) and version CH", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const m = (await p.query("ping", {}))!;
+  assert.equal((m["r"] as BDict)["id"], b.node.id);
+  assert.equal(decodeAddress(m["ip"] as Uint8Array), p.transport.address());
+  assert.is(Buffer.from(m["v"] as Uint8Array).subarray(0, 2).toString(), "CH");
+});
+
+test("find_node returns the closest contacts; malformed queries get 203, unknown methods 204", async () => {
+  const b = new Bench();
+  for (let n = 1; n <= 20; n++) b.node.table.heard({ id: id(n), host: `10.9.0.${n}`, port: 6881 }, 0);
+  const p = b.peer();
+  const nodes = decodeNodes((await p.r("find_node", { target: id(3) }))["nodes"] as Uint8Array)!;
+  assert.is(nodes.length, 8);
+  assert.equal(nodes[0]!.id, id(3));
+  assert.is(await p.code("find_node", { target: new Uint8Array(19) }), ERR.protocol);
+  assert.is(await p.code("get_peers", {}), ERR.protocol);
+  assert.is(await p.code("frobnicate", {}), ERR.method);
+  const noId = await p.sendRaw(encode({ t: bytes("zz"), y: "q", q: "ping", a: {} }));
+  assert.equal(noId[0]!.msg["e"], [ERR.protocol, bytes("Missing or bad a.id")]);
+  assert.equal(noId[0]!.msg["t"], bytes("zz"), "the error echoes the transaction id");
+  assert.is((await p.sendRaw(bytes("d1:t2:zz1:y1:qe1"))).length, 0, "undecodable: no answer");
+});
+
+test("announce_peer needs a token bound to the requester's IP; get_peers then returns the peer", async () => {
+  const b = new Bench();
+  const p = b.peer(), q = b.peer();
+  const ih = id(7);
+  const tok = (await p.r("get_peers", { info_hash: ih }))["token"] as Uint8Array;
+  assert.is(await q.code("announce_peer", { info_hash: ih, port: 5000, token: tok }), ERR.protocol, "another IP's token");
+  assert.is(await p.code("announce_peer", { info_hash: ih, port: 5000, token: bytes("nope") }), ERR.protocol);
+  assert.is(await p.code("announce_peer", { info_hash: ih, port: 0, token: tok }), ERR.protocol, "port 0");
+  assert.ok(await p.r("announce_peer", { info_hash: ih, port: 5000, token: tok }));
+  const qt = (await q.r("get_peers", { info_hash: ih }))["token"] as Uint8Array;
+  assert.ok(await q.r("announce_peer", { info_hash: ih, port: 9, implied_port: 1, token: qt }));
+  const values = (await b.peer().r("get_peers", { info_hash: ih }))["values"] as Uint8Array[];
+  assert.equal(values.map((v) => decodeAddress(v)), [{ host: p.host, port: 5000 }, { host: q.host, port: 6881 }]);
+});
+
+test("tokens stay valid 5 to 10 minutes, then expire", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const t0 = await token(p, id(1));
+  await b.settle(4 * 60_000);
+  assert.ok(await p.r("put", { token: t0, v: bytes("a") }), "still valid after 4 min");
+  await b.settle(6 * 60_000 + 1);
+  assert.is(await p.code("put", { token: t0, v: bytes("b") }), ERR.protocol, "expired after 10 min");
+});
+
+test("immutable put and get (BEP 44)", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const v = bytes("Hello World!");
+  assert.ok(await p.r("put", { token: await token(p, id(0)), v }));
+  const r = await b.peer().r("get", { target: fromHex("e5f96f6f38320f0f33959cb4d3d656452117aadb") });
+  assert.equal(r["v"], v);
+  assert.is(r["seq"], undefined);
+});
+
+test("mutable put of the BEP 44 vectors, then get returns k, seq, sig, v", async () => {
+  for (const vec of bep44.mutable) {
+    const b = new Bench();
+    const p = b.peer();
+    const a = {
+      token: await token(p, id(0)), k: fromHex(vec.publicKey), seq: vec.seq, sig: fromHex(vec.signature),
+      v: bytes("Hello World!"), salt: vec.salt ? bytes(vec.salt) : undefined,
+    };
+    assert.ok(await p.r("put", a), vec.value);
+    const r = await p.r("get", { target: fromHex(vec.target) });
+    assert.equal([r["k"], r["seq"], r["sig"], r["v"]], [a.k, a.seq, a.sig, a.v]);
+    assert.is((await p.r("get", { target: fromHex(vec.target), seq: 1 }))["v"], undefined, "not newer than seq 1: no value");
+  }
+});
+
+test("BEP 44 errors: 205 too big, 206 bad signature, 207 salt too big, 301 CAS, 302 old seq, 203 malformed", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const tok = await token(p, id(0));
+  const put = (item: ReturnType<typeof signed>) => p.code("put", { token: tok, v: item.v, k: item.k, seq: item.seq, sig: item.sig, salt: item.salt, cas: item.cas });
+  assert.is(await p.code("put", { token: tok, v: new Uint8Array(1000) }), ERR.tooBig);
+  assert.is(await put({ ...signed(seedA, 1, "x"), sig: new Uint8Array(64) }), ERR.badSignature);
+  assert.is(await put(signed(seedA, 1, "x", new Uint8Array(65))), ERR.saltTooBig);
+  assert.is(await put(signed(seedA, 5, "five")), null);
+  assert.is(await put(signed(seedA, 4, "four")), ERR.seqTooLow);
+  assert.is(await put(signed(seedA, 5, "other five")), ERR.seqTooLow, "same seq, another value");
+  assert.is(await put(signed(seedA, 5, "five")), null, "same seq, same value: a refresh");
+  assert.is(await put(signed(seedA, 6, "six", undefined, 4)), ERR.cas);
+  assert.is(await put(signed(seedA, 6, "six", undefined, 5)), null);
+  assert.is(await p.code("put", { token: tok, v: 1, k: new Uint8Array(31), seq: 1, sig: new Uint8Array(64) }), ERR.protocol);
+  assert.is(await p.code("put", { token: tok, v: 1, k: new Uint8Array(32), sig: new Uint8Array(64) }), ERR.protocol, "no seq");
+  assert.is(await p.code("put", { token: tok }), ERR.protocol, "no v");
+  const r = await p.r("get", { target: mutableTarget(signed(seedA, 6, "six").k!) });
+  assert.equal([r["seq"], r["v"]], [6, bytes("six")]);
+});
+
+test("items expire 2 hours after their last put", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const item = signed(seedA, 1, "keep me");
+  const target = mutableTarget(item.k!);
+  const putIt = async () => p.r("put", { token: await token(p, id(0)), ...item });
+  await putIt();
+  await b.settle(ITEM_TTL - 60_000);
+  await putIt();
+  await b.settle(ITEM_TTL - 60_000);
+  assert.ok((await p.r("get", { target }))["v"], "refreshed: still there");
+  await b.settle(2 * 60_000);
+  assert.is((await p.r("get", { target }))["v"], undefined, "expired");
+});
+
+test("storage is bounded in items, per source, and the closest items are kept", async () => {
+  const b = new Bench({ limits: { items: 10, itemsPerIp: 4, writeBurst: 1000 } });
+  const peers = Array.from({ length: 6 }, () => b.peer());
+  let stored = 0, full = 0;
+  for (const p of peers) {
+    const tok = await token(p, id(0));
+    for (let i = 0; i < 6; i++) {
+      const code = await p.code("put", { token: tok, v: bytes(`${p.host}/${i}`) });
+      if (code === null) stored++;
+      else if (code === ERR.server) full++;
+    }
+  }
+  assert.is(b.node.stats().items, 10);
+  assert.is(stored + full, 36);
+  assert.ok(full >= 12, "at most 4 per source");
+});
+
+test("a put flood from one address is rate-limited and storage stays bounded", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  const tok = await token(p, id(0));
+  for (let i = 0; i < 2000; i++) {
+    p.transport.send(encode({ t: b.nextT(), y: "q", q: "put", a: { id: p.id, token: tok, v: bytes(`flood ${i}`) } }), b.to);
+  }
+  await b.settle(10);
+  const stats = b.node.stats();
+  assert.ok(stats.items <= LIMITS.writeBurst, `stored ${stats.items}`);
+  assert.ok(stats.dropped.limited > 1500, `limited ${stats.dropped.limited}`);
+  assert.ok(p.inbox.length < LIMITS.queryBurst + 50, `answered ${p.inbox.length}`);
+  const other = b.peer();
+  assert.ok(await other.r("ping", {}), "other sources are still served");
+});
+
+test("replies stay within 16 times their query: nodes, then values, are trimmed", async () => {
+  const b = new Bench({ limits: { writeBurst: 1000, peersPerIp: 1000 } });
+  for (let n = 1; n <= 30; n++) b.node.table.heard({ id: id(n), host: `10.9.0.${n}`, port: 6881 }, 0);
+  const ih = id(3);
+  for (let i = 0; i < 40; i++) {
+    const p = b.peer();
+    await p.r("announce_peer", { info_hash: ih, port: 1000 + i, token: (await p.r("get_peers", { info_hash: ih }))["token"] as Uint8Array });
+  }
+  const asker = b.peer();
+  const r = await asker.r("get_peers", { info_hash: ih });
+  assert.is((r["values"] as Uint8Array[]).length, LIMITS.valuesPerReply, "values capped per reply");
+  // The Bench checks every reply against 16 × its query; a big item still fits, nodes give way.
+  const item = signed(seedA, 1, new Uint8Array(990));
+  await asker.r("put", { token: await token(asker, id(0)), ...item });
+  const got = await asker.r("get", { target: mutableTarget(item.k!) });
+  assert.is((got["v"] as Uint8Array).length, 990);
+  assert.ok((got["nodes"] as Uint8Array).length < 8 * 26, "nodes trimmed to fit");
+});
+
+test("queries are rate-limited per source IP", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  for (let i = 0; i < 500; i++) p.transport.send(encode({ t: b.nextT(), y: "q", q: "ping", a: { id: p.id } }), b.to);
+  await b.settle(10);
+  assert.ok(p.inbox.length <= LIMITS.queryBurst + 5, `${p.inbox.length} answers`);
+  await b.settle(2000);
+  assert.ok(await p.r("ping", {}), "the bucket refills");
+});
+
+test("a querying node is pinged back and joins the table only after it answers", async () => {
+  const b = new Bench();
+  const p = b.peer();
+  await p.r("ping", {});
+  assert.is(b.node.table.size, 0, "never added from its own query");
+  const ping = p.inbox.find((m) => m.msg["y"] instanceof Uint8Array && Buffer.from(m.msg["y"]).toString() === "q");
+  assert.ok(ping, "we were pinged back");
+  p.transport.send(encode({ t: ping!.msg["t"] as Uint8Array, y: "r", r: { id: p.id } }), b.to);
+  await b.settle();
+  assert.equal(b.node.table.get(p.id)?.host, p.host);
+  assert.is(hex(b.node.table.get(p.id)!.id), hex(p.id));
+});
+
+test.run();

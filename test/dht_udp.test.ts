@@ -1,0 +1,84 @@
+// Real UDP on 127.0.0.1: the transport, a 30-node testnet, saved state, bootstrap errors.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { DhtNode } from "../src/dht/node.ts";
+import { createTestnet, startNode, type Testnet } from "../src/dht/testnet.ts";
+import { UdpTransport } from "../src/dht/udp.ts";
+import { ChatError } from "../src/errors.ts";
+import { bytes, signed } from "./_dht.ts";
+
+const test = suite("dht udp");
+let net: Testnet;
+const opened: DhtNode[] = [];
+const client = async (opts: Parameters<typeof startNode>[0] = {}) => {
+  const node = await startNode({ host: "127.0.0.1", bootstrap: net.bootstrap, ...opts });
+  opened.push(node);
+  return node;
+};
+
+test.before(async () => {
+  net = await createTestnet(30);
+});
+test.after(() => {
+  for (const node of opened) node.destroy();
+  net.destroy();
+});
+
+test("UdpTransport sends and receives datagrams; onMessage replaces the handler", async () => {
+  const a = await UdpTransport.bind({ host: "127.0.0.1" });
+  const b = await UdpTransport.bind({ host: "127.0.0.1" });
+  try {
+    const got = new Promise<[string, number]>((resolve) => b.onMessage((buf, from) => resolve([Buffer.from(buf).toString(), from.port])));
+    a.send(bytes("hi"), b.address());
+    assert.equal(await got, ["hi", a.address().port]);
+    assert.is(a.address().host, "127.0.0.1");
+  } finally {
+    a.close();
+    b.close();
+    a.close();
+  }
+});
+
+test("a 30-node testnet: every node knows the others", () => {
+  assert.is(net.nodes.length, 30);
+  assert.is(net.bootstrap.length, 4);
+  for (const node of net.nodes) assert.ok(node.table.size >= 12, `a node knows ${node.table.size}`);
+});
+
+test("put and get over UDP, mutable and immutable", async () => {
+  const a = await client(), b = await client();
+  await a.bootstrap();
+  await b.bootstrap();
+  const item = signed(new Uint8Array(32).fill(8), 1, bytes("over udp"), bytes("s"));
+  const put = await a.put(item);
+  assert.is(put.stored.length, 8);
+  const got = await b.get(put.target, { salt: bytes("s") });
+  assert.equal(got.item?.v, bytes("over udp"));
+  const imm = await a.put({ v: [1, bytes("two")] });
+  const back = await b.get(imm.target);
+  assert.equal(back.item?.v, [1, bytes("two")]);
+  assert.equal(a.externalAddress(), a.address(), "BEP 42: the others see us at our loopback address");
+});
+
+test("a saved table lets a node start with no bootstrap list", async () => {
+  const a = await client();
+  await a.bootstrap();
+  const state = JSON.parse(JSON.stringify(a.toJSON()));
+  const b = await client({ state, bootstrap: [] });
+  const res = await b.bootstrap();
+  assert.ok(res.stats.responses >= 8);
+  assert.equal(b.id, a.id);
+});
+
+test("no bootstrap node answering is ChatError.network", async () => {
+  const gone = await UdpTransport.bind({ host: "127.0.0.1" });
+  const port = gone.address().port;
+  gone.close();
+  const lonely = await client({ bootstrap: [{ host: "127.0.0.1", port }], timeout: 200 });
+  const err = await lonely.bootstrap().catch((e) => e);
+  assert.instance(err, ChatError);
+  assert.is(err.code, "NO_NETWORK");
+  assert.is(err.exitCode, 3);
+});
+
+test.run();
