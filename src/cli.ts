@@ -25,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--passphrase-env <name>", "Read the identity passphrase from this environment variable")
     .option("--port <n>", "UDP port to bind (default: random)")
     .option("--timeout <ms>", "Give up after this many milliseconds")
+    .option("--state-dir <dir>", "Keep the DHT routing table here, so the next start is fast")
     .option("--verbose", "Print stack traces and debug details on stderr");
 
   cli
@@ -69,6 +70,28 @@ export async function main(argv: string[]): Promise<number> {
     .command("demo", "The whole stack on an embedded local swarm: two identities, listen, lookup, send, reply")
     .option("--nodes <n>", "DHT nodes in the embedded swarm", { default: 50 })
     .action(action(() => import("./commands/demo.ts")));
+
+  cli
+    .command("node", "Run one plain DHT node (a bootstrap for a private network); NDJSON events")
+    .option("--stats [seconds]", "Print a stats line every SECONDS (default 10)")
+    .example("chat node --port 6881 --stats")
+    .action(action(() => import("./commands/node.ts")));
+
+  cli
+    .command("swarm", "Run N DHT nodes on 127.0.0.1 in one process: a private network; prints its bootstrap list")
+    .option("--nodes <n>", "How many nodes", { default: 20 })
+    .example("chat swarm --nodes 50 --port 7000 &")
+    .action(action(() => import("./commands/swarm.ts")));
+
+  cli
+    .command("dht <verb> [arg]", "The DHT layer for scripts: ping HOST:PORT | find-node [TARGET] | get TARGET|PUBKEY | put VALUE")
+    .option("--salt <text>", "BEP 44 salt (get / put of a mutable item)")
+    .option("--seq <n>", "put: sequence number (default: unix seconds)")
+    .option("--cas <n>", "put: only replace the item whose seq is N")
+    .option("--immutable", "put: store an immutable item (no identity needed)")
+    .example("chat dht put 'hello' --identity me.json --salt greeting")
+    .example("chat dht get <pubkey> --salt greeting")
+    .action(action(() => import("./commands/dht.ts")));
 
   cli.help();
   cli.version(VERSION);

@@ -117,6 +117,9 @@ export class RoutingTable {
       let seen = -Infinity;
       for (const c of node.contacts) seen = Math.max(seen, c.seen);
       if (node.contacts.length < this.k || now - seen > age) stale.push({ seen, prefix, bits });
+      // The full bucket around our own id spans every range nearer than its depth: look into the
+      // half not ours, so that nodes found there split it.
+      else if (!node.dontSplit && bits < this.id.length * 8) stale.push({ seen, prefix: flipBit(this.id, bits), bits: bits + 1 });
     };
     visit(this._kb.root, new Uint8Array(this.id.length), 0);
     return stale.sort((a, b) => a.seen - b.seen).map((s) => randomIdWithPrefix(s.prefix, s.bits));
@@ -141,6 +144,12 @@ export function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array
     if (d !== 0) return d;
   }
   return 0;
+}
+
+function flipBit(id: Uint8Array, bit: number): Uint8Array {
+  const out = id.slice();
+  out[bit >> 3] = out[bit >> 3]! ^ (0x80 >> (bit & 7));
+  return out;
 }
 
 function withBit(prefix: Uint8Array, bit: number): Uint8Array {

@@ -48,6 +48,8 @@ export async function createTestnet(n: number, opts: NodeOptions & { basePort?: 
     const bootstrap = transports.slice(0, TESTNET_BOOTSTRAP).map((t) => t.address());
     for (const transport of transports) nodes.push(new DhtNode({ ...nodeOpts, transport, bootstrap }));
     await inBatches(nodes, 32, (node) => node.bootstrap());
+    // Twice: a first refresh splits full buckets around each node's own id; a second fills the parts.
+    await inBatches(nodes, 32, (node) => node.refresh());
     await inBatches(nodes, 32, (node) => node.refresh());
     return { nodes, bootstrap, destroy };
   } catch (err) {
