@@ -4,7 +4,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type BDict, encode } from "../src/dht/bencode.ts";
 import { ERR, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
-import { mutableTarget } from "../src/dht/item.ts";
+import { immutableTarget, mutableTarget } from "../src/dht/item.ts";
+import { compareDistance } from "../src/dht/table.ts";
 import { decodeAddress, decodeNodes } from "../src/dht/krpc.ts";
 import { Bench, bytes, fromHex, hex, id, signed } from "./_dht.ts";
 
@@ -126,21 +127,31 @@ test("items expire 2 hours after their last put", async () => {
   assert.is((await p.r("get", { target }))["v"], undefined, "expired");
 });
 
-test("storage is bounded in items, per source, and the closest items are kept", async () => {
+test("storage is bounded per source, and in items: the items closest to our id are kept", async () => {
   const b = new Bench({ limits: { items: 10, itemsPerIp: 4, writeBurst: 1000 } });
-  const peers = Array.from({ length: 6 }, () => b.peer());
-  let stored = 0, full = 0;
-  for (const p of peers) {
-    const tok = await token(p, id(0));
+  const p = b.peer();
+  const tok = await token(p, id(0));
+  const codes = [];
+  for (let i = 0; i < 6; i++) codes.push(await p.code("put", { token: tok, v: bytes(`mine ${i}`) }));
+  assert.equal(codes, [null, null, null, null, ERR.server, ERR.server], "4 per source");
+  const c = new Bench({ limits: { items: 10, writeBurst: 1000 } });
+  const targets: Uint8Array[] = [];
+  for (let s = 0; s < 6; s++) {
+    const q = c.peer();
+    const t = await token(q, id(0));
     for (let i = 0; i < 6; i++) {
-      const code = await p.code("put", { token: tok, v: bytes(`${p.host}/${i}`) });
-      if (code === null) stored++;
-      else if (code === ERR.server) full++;
+      const v = bytes(`${s}/${i}`);
+      targets.push(immutableTarget(encode(v)));
+      await q.code("put", { token: t, v });
     }
   }
-  assert.is(b.node.stats().items, 10);
-  assert.is(stored + full, 36);
-  assert.ok(full >= 12, "at most 4 per source");
+  assert.is(c.node.stats().items, 10);
+  const closest = [...targets].sort((x, y) => compareDistance(x, y, c.node.id)).slice(0, 10);
+  const asker = c.peer();
+  for (const target of targets) {
+    const kept = (await asker.r("get", { target }))["v"] !== undefined;
+    assert.is(kept, closest.includes(target));
+  }
 });
 
 test("a put flood from one address is rate-limited and storage stays bounded", async () => {

@@ -86,14 +86,16 @@ test("refreshTargets: random ids in the ranges of buckets not full or stale, sta
   assert.is(table.refreshTargets(0, 1000).length, 1, "the empty root bucket");
   for (let n = 0; n < 8; n++) { const x = id(0x80); x[19] = n; table.heard(node(x, n), 4800); }
   for (let n = 0; n < 8; n++) { const x = id(0x40); x[19] = n; table.heard(node(x, 10 + n), 5000); }
-  // Buckets now: 1… and 0…, both full.
-  assert.is(table.refreshTargets(5500, 1000).length, 0, "both full and fresh");
+  // Buckets now: 1… and 0…, both full; 0… holds our id and may still split.
+  const fresh = table.refreshTargets(5500, 1000);
+  assert.is(fresh.length, 1, "both fresh: only a look into the half of 0… that is not ours");
+  assert.is(fresh[0]![0]! & 0xc0, 0x40, "01…");
   const stale = table.refreshTargets(5900, 1000);
-  assert.is(stale.length, 1);
+  assert.is(stale.length, 2);
   assert.is(stale[0]![0]! & 0x80, 0x80, "the far bucket went stale first");
   const x = id(0x20);
   table.heard(node(x, 99), 5900);
-  // The 0… bucket split: 01… (8, full), 00… (1, not full).
+  // 0… split: 01… (8, full, fresh) and 00… (1, not full).
   const targets = table.refreshTargets(5900, 1000);
   assert.is(targets.length, 2);
   assert.is(targets[0]![0]! & 0x80, 0x80, "stalest first");

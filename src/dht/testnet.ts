@@ -29,8 +29,8 @@ export interface Testnet {
 const TESTNET_BOOTSTRAP = 4;
 
 /**
- * n DHT nodes on 127.0.0.1 in this process. Every node joins through the first few, then
- * refreshes its buckets (BEP 5) so that early nodes also learn of late ones. `basePort` gives the ports
+ * n DHT nodes on 127.0.0.1 in this process. Every node joins through the first few, then looks
+ * itself up again and refreshes its buckets (BEP 5), so that early nodes also learn of late ones. `basePort` gives the ports
  * basePort, basePort + 1, … (default: free ports).
  */
 export async function createTestnet(n: number, opts: NodeOptions & { basePort?: number } = {}): Promise<Testnet> {
@@ -47,8 +47,10 @@ export async function createTestnet(n: number, opts: NodeOptions & { basePort?: 
     }
     const bootstrap = transports.slice(0, TESTNET_BOOTSTRAP).map((t) => t.address());
     for (const transport of transports) nodes.push(new DhtNode({ ...nodeOpts, transport, bootstrap }));
+    // Once all have joined, each looks itself up again (early ones met few nodes), then refreshes
+    // its buckets twice: the first pass splits full buckets near its id, the second fills them.
     await inBatches(nodes, 32, (node) => node.bootstrap());
-    // Twice: a first refresh splits full buckets around each node's own id; a second fills the parts.
+    await inBatches(nodes, 32, (node) => node.bootstrap());
     await inBatches(nodes, 32, (node) => node.refresh());
     await inBatches(nodes, 32, (node) => node.refresh());
     return { nodes, bootstrap, destroy };

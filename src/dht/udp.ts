@@ -25,8 +25,16 @@ export class UdpTransport implements Transport {
   }
 
   send(buf: Uint8Array, to: Address): void {
-    if (!this._closed) this._socket.send(buf, to.port, to.host, noop);
+    if (this._closed) return;
+    this._sending++;
+    this._socket.send(buf, to.port, to.host, this._sent);
   }
+
+  private _sending = 0;
+  private _closeWhenSent = false;
+  private readonly _sent = (): void => {
+    if (--this._sending === 0 && this._closeWhenSent) this._socket.close();
+  };
 
   onMessage(cb: (buf: Uint8Array, from: Address) => void): void {
     this._socket.removeAllListeners("message");
@@ -40,11 +48,15 @@ export class UdpTransport implements Transport {
     return { host: a.address, port: a.port };
   }
 
+  /**
+   * Stops sending and receiving; the socket itself closes once the datagrams already handed to it
+   * are out (Deno drops queued sends on close, which would lose a last ack or close frame).
+   */
   close(): void {
     if (this._closed) return;
     this._closed = true;
-    this._socket.close();
+    this._socket.removeAllListeners("message");
+    if (this._sending === 0) this._socket.close();
+    else this._closeWhenSent = true;
   }
 }
-
-function noop(): void {}
