@@ -2,14 +2,30 @@
  * chat: serverless, end-to-end encrypted messaging. You are your public key; a blinded, encrypted
  * record in BitTorrent's Mainline DHT turns it into an address; Noise IK sessions carry messages.
  *
- * @example Make an identity and the text you give your friends
+ * @example An echo bot
  * ```ts
- * import { formatPublicKey, generateIdentity } from "chat";
- * const me = generateIdentity();
- * console.log(formatPublicKey(me.publicKey)); // 52 z-base-32 characters
+ * import { generateIdentity, Peer } from "chat";
+ * const peer = await Peer.open({ identity: generateIdentity() });
+ * await peer.bootstrap();                         // join the DHT (exit code 3 in the CLI if nobody answers)
+ * await peer.keepAnnounced();                     // publish our record, and keep it fresh
+ * console.log("talk to me:", peer.publicKey);
+ * for await (const m of peer.messages()) await peer.reply(m.from, `echo: ${m.text}`);
  * ```
  * @module
  */
+export { Peer, type PeerOptions, type SendOptions, type Sent } from "./src/peer.ts";
+export {
+  announce, Announcer, lookup,
+  type AnnounceOptions, type AnnounceResult, type AnnouncerOptions, type LookupOptions, type LookupResult,
+} from "./src/contact.ts";
 export * from "./src/crypto/mod.ts";
 export { openSeed, sealSeed, type SealedSeed } from "./src/crypto/keyfile.ts";
+export { DhtNode, type DhtOptions, type GetResult, type PutResult } from "./src/dht/node.ts";
+export { createTestnet, type Testnet } from "./src/dht/testnet.ts";
+export { UdpTransport } from "./src/dht/udp.ts";
+export type { Clock, Transport } from "./src/dht/transport.ts";
+export {
+  DeliveryError, SessionEndpoint,
+  type Delivery, type DeliveryFailure, type IncomingMessage, type SessionEndpointOptions,
+} from "./src/wire/endpoint.ts";
 export { ChatError, EXIT } from "./src/errors.ts";

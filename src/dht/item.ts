@@ -1,13 +1,14 @@
 // BEP 44 items: targets, the signed buffer, and strict signature checks.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { type BValue, encode } from "./bencode.ts";
+import { type BInput, type BValue, encode } from "./bencode.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
 import { equal } from "./rpc.ts";
 
 /** An item as a client puts it: `k`, `seq`, `sig` (and `salt`) for a mutable one, `v` alone for an immutable one. */
 export interface PutItem {
-  v: BValue;
+  /** The value: bytes, text (UTF-8), integers, lists, dicts. */
+  v: BInput;
   k?: Uint8Array;
   seq?: number | bigint;
   sig?: Uint8Array;

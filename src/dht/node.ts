@@ -539,9 +539,10 @@ export class DhtNode {
       throw new RangeError("Item signature does not verify: sign the BEP 44 buffer of salt, seq and v");
     }
     const got = await this._getLookup(target, input.salt ? { salt: input.salt } : {}, false);
+    const v = decode(raw);
     const a: BDict = mutable
-      ? { v: input.v, k: input.k, seq: input.seq, sig: input.sig, cas: input.cas, salt: input.salt?.length ? input.salt : undefined }
-      : { v: input.v };
+      ? { v, k: input.k, seq: input.seq, sig: input.sig, cas: input.cas, salt: input.salt?.length ? input.salt : undefined }
+      : { v };
     const stored: NodeInfo[] = [];
     const errors: PutResult["errors"] = [];
     let queries = 0;

@@ -1,0 +1,57 @@
+// The library's Peer: one UDP socket for DHT and sessions, announce → lookup → send → reply.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { createTestnet, formatPublicKey, generateIdentity, Peer, type Testnet } from "../mod.ts";
+
+const peer = suite("peer: the library API on a loopback swarm");
+let net: Testnet;
+const peers: Peer[] = [];
+const open = async () => {
+  const p = await Peer.open({ identity: generateIdentity(), host: "127.0.0.1", bootstrap: net.bootstrap });
+  peers.push(p);
+  await p.bootstrap();
+  return p;
+};
+
+peer.before(async () => {
+  net = await createTestnet(16);
+});
+peer.after(() => {
+  for (const p of peers) p.close();
+  net.destroy();
+});
+
+peer("an echo bot in a few lines answers a message found by public key", async () => {
+  const bot = await open();
+  await bot.keepAnnounced();
+  void (async () => {
+    for await (const m of bot.messages()) await bot.reply(m.from, `echo: ${m.text}`);
+  })();
+
+  const user = await open();
+  const inbox = user.messages();
+  const sent = await user.send(bot.publicKey, "ping");
+  assert.is(sent.to, bot.publicKey);
+  assert.is(sent.address.port, bot.address().port, "the DHT record pointed at the bot's shared socket");
+  const answer = await inbox.next();
+  assert.is(answer.value?.text, "echo: ping");
+  assert.is(formatPublicKey(answer.value!.from), bot.publicKey);
+});
+
+peer("a 64 KiB message crosses the shared socket intact", async () => {
+  const [a, b] = [await open(), await open()];
+  await b.keepAnnounced();
+  const text = "€".repeat(65536 / 3 - 1) + "ok";
+  const inbox = b.messages();
+  await a.send(b.publicKey, text);
+  assert.is((await inbox.next()).value?.text, text);
+});
+
+peer("send to an unknown key fails with NOT_FOUND (exit code 1)", async () => {
+  const a = await open();
+  const err = await a.send(formatPublicKey(generateIdentity().publicKey), "hello?").then(() => null, (e) => e);
+  assert.is(err?.code, "NOT_FOUND");
+  assert.is(err?.exitCode, 1);
+});
+
+peer.run();
