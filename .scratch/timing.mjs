@@ -1,0 +1,1 @@
+// crude per-test timing by wrapping uvu's test function
