@@ -1,9 +1,10 @@
 // The iterative lookup (BEP 5, Kademlia): α queries in flight toward the closest known nodes,
 // ending as soon as the k closest nodes that answer have all answered.
 //
-// A query that is slow (no answer after `slowAfter` ms) frees its α slot and stops counting as a
-// candidate until it answers, as libtorrent does: a lost datagram costs one extra query, not a
-// full timeout.
+// A query still unanswered after a short while (4 round-trip times seen so far, at most
+// `slowAfter`) is "slow": it frees its α slot and stops counting among the k closest until it
+// answers, as libtorrent's short timeout does. A lost datagram or a departed node then costs one
+// extra query instead of a full timeout.
 import type { BDict } from "./bencode.ts";
 import { decodeNodes, type NodeInfo } from "./krpc.ts";
 import type { Reply } from "./rpc.ts";
@@ -58,12 +59,13 @@ interface Candidate {
   state: number;
   hop: number;
   slow: boolean;
-  timer: unknown;
   reply: Reply | null;
 }
 
 /** How many candidates a lookup remembers: enough to route around many dead nodes. */
 const MAX_CANDIDATES = 64;
+/** The floor of the adaptive slow threshold (ms). */
+const MIN_SLOW = 20;
 
 export function lookup(query: QueryFn, clock: Clock, opts: LookupOptions): Promise<LookupResult> {
   return new Promise((resolve) => new Lookup(query, clock, opts, resolve).start());
@@ -77,9 +79,12 @@ class Lookup {
   private readonly _list: Candidate[] = [];
   private readonly _ids = new Set<string>();
   private readonly _asked = new Set<string>();
+  private readonly _timers = new Set<unknown>();
   private readonly _start: number;
-  private _active = 0;
+  /** Queries in flight, and those of them not yet slow. */
   private _pending = 0;
+  private _active = 0;
+  private _maxRtt = 0;
   private _done = false;
   private readonly _stats: LookupStats = { queries: 0, responses: 0, failures: 0, rounds: 0, ms: 0 };
 
@@ -94,7 +99,9 @@ class Lookup {
   start(): void {
     this._ids.add(bytesKey(this._o.self));
     for (const node of this._o.seeds) this._add(node, 0);
-    for (const addr of this._o.unknown ?? []) this._askUnknown(addr);
+    for (const addr of this._o.unknown ?? []) {
+      if (!this._asked.has(addressKey(addr))) this._send(addr, undefined, 0, null);
+    }
     this._step();
   }
 
@@ -110,7 +117,7 @@ class Lookup {
       if (compareDistance(list[mid]!.node.id, node.id, target) < 0) lo = mid + 1;
       else hi = mid;
     }
-    const c: Candidate = { node, state: NEW, hop, slow: false, timer: null, reply: null };
+    const c: Candidate = { node, state: NEW, hop, slow: false, reply: null };
     list.splice(lo, 0, c);
     if (list.length > MAX_CANDIDATES) {
       const dropped = list.pop()!;
@@ -120,9 +127,9 @@ class Lookup {
   }
 
   /**
-   * Queries the closest candidates while fewer than α are active. The lookup is over when the
-   * k closest candidates that have not failed (nor gone slow) have all answered, or when fewer
-   * exist and nothing is in flight any more.
+   * Queries the closest candidates while fewer than α are active, then checks the end: the k
+   * closest candidates that have not failed nor gone slow have all answered; or fewer exist,
+   * none is left to ask, and only slow queries remain (once anyone at all has answered).
    */
   private _step(): void {
     if (this._done) return;
@@ -136,71 +143,52 @@ class Lookup {
       considered++;
       if (c.state === ANSWERED) continue;
       waiting = true;
-      if (c.state === NEW && this._active < this._o.alpha) this._ask(c);
+      if (c.state === NEW && this._active < this._o.alpha) this._send(c.node, c.node.id, c.hop, c);
     }
-    if (!waiting && (considered >= this._o.k || this._pending === 0)) this._finish();
+    if (waiting) return;
+    if (considered >= this._o.k || (this._active === 0 && (this._stats.responses > 0 || this._pending === 0))) this._finish();
   }
 
-  private _ask(c: Candidate): void {
-    this._asked.add(addressKey(c.node));
-    c.state = ASKING;
+  /** Queries a candidate (or, with `c` null, a bootstrap address whose id we learn from its answer). */
+  private _send(to: Address, expect: Uint8Array | undefined, hop: number, c: Candidate | null): void {
+    this._asked.add(addressKey(to));
+    if (c) c.state = ASKING;
     this._active++;
     this._pending++;
     this._stats.queries++;
-    this._stats.rounds = Math.max(this._stats.rounds, c.hop + 1);
-    c.timer = this._clock.setTimeout(() => {
-      c.slow = true;
+    this._stats.rounds = Math.max(this._stats.rounds, hop + 1);
+    let slow = false;
+    const slowAfter = this._stats.responses ? Math.min(this._o.slowAfter, Math.max(MIN_SLOW, 4 * this._maxRtt)) : this._o.slowAfter;
+    const timer = this._clock.setTimeout(() => {
+      this._timers.delete(timer);
+      slow = true;
+      if (c) c.slow = true;
       this._active--;
       this._step();
-    }, this._o.slowAfter);
-    this._query(c.node, this._o.q, this._o.a, c.node.id).then(
-      (reply) => this._settle(c, reply),
-      () => this._settle(c, null),
-    );
-  }
-
-  private _askUnknown(addr: Address): void {
-    const key = addressKey(addr);
-    if (this._asked.has(key)) return;
-    this._asked.add(key);
-    this._pending++;
-    this._stats.queries++;
-    this._stats.rounds = Math.max(this._stats.rounds, 1);
-    this._query(addr, this._o.q, this._o.a, undefined).then(
-      (reply) => {
-        this._pending--;
-        if (this._done) return;
-        this._stats.responses++;
-        const node = { id: reply.id, host: addr.host, port: addr.port };
-        const c = this._add(node, 0);
-        if (c) {
-          c.state = ANSWERED;
-          c.reply = reply;
-        }
-        this._absorb(reply, node, 0);
-      },
-      () => {
-        this._pending--;
+    }, slowAfter);
+    this._timers.add(timer);
+    const settle = (reply: Reply | null) => {
+      this._clock.clearTimeout(timer);
+      this._timers.delete(timer);
+      if (!slow) this._active--;
+      this._pending--;
+      if (this._done) return;
+      if (!reply) {
+        if (c) c.state = FAILED;
         this._stats.failures++;
-        this._step();
-      },
-    );
-  }
-
-  private _settle(c: Candidate, reply: Reply | null): void {
-    this._clock.clearTimeout(c.timer);
-    if (!c.slow) this._active--;
-    this._pending--;
-    if (this._done) return;
-    if (!reply) {
-      c.state = FAILED;
-      this._stats.failures++;
-      return this._step();
-    }
-    c.state = ANSWERED;
-    c.reply = reply;
-    this._stats.responses++;
-    this._absorb(reply, c.node, c.hop);
+        return this._step();
+      }
+      this._stats.responses++;
+      this._maxRtt = Math.max(this._maxRtt, reply.rtt);
+      const node = c?.node ?? { id: reply.id, host: to.host, port: to.port };
+      const answered = c ?? this._add(node, hop);
+      if (answered) {
+        answered.state = ANSWERED;
+        answered.reply = reply;
+      }
+      this._absorb(reply, node, hop);
+    };
+    this._query(to, this._o.q, this._o.a, expect).then(settle, () => settle(null));
   }
 
   private _absorb(reply: Reply, node: NodeInfo, hop: number): void {
@@ -215,7 +203,7 @@ class Lookup {
   private _finish(): void {
     if (this._done) return;
     this._done = true;
-    for (const c of this._list) if (c.state === ASKING) this._clock.clearTimeout(c.timer);
+    for (const t of this._timers) this._clock.clearTimeout(t);
     const closest: Responder[] = [];
     for (const c of this._list) {
       if (c.state === ANSWERED && c.reply) closest.push({ node: c.node, reply: c.reply });
