@@ -76,6 +76,40 @@ e2e(`${other} sends to ${here} and ${here} sends back`, async () => {
   await converse("bob", other, "alice", here);
 });
 
+e2e("send --json: each line is {text}; a malformed line is reported, the rest delivered, exit 2", async () => {
+  const listen = startChat(["listen", "--identity", ids["alice"]!.file, "--count", "2"], { env });
+  listen.stdin!.end();
+  await lineWhere(listen, (j) => j["type"] === "announced");
+  const done = finished(listen, 30_000);
+  const stdin = '{"text":"one"}\nnot json\n{"text":"two"}\n';
+  const send = await runChat(["send", ids["alice"]!.key, "--json", "--identity", ids["bob"]!.file], { env, stdin, timeoutMs: 30_000 });
+  assert.is(send.code, 2, "bad input makes the exit code 2");
+  assert.is(JSON.parse(send.stderr.split("\n")[0]!).error.code, "BAD_JSON");
+  assert.is(send.stdout.trim().split("\n").filter((l) => JSON.parse(l).type === "delivered").length, 2, "the good lines were still sent");
+  const got = await done;
+  assert.equal(got.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((j) => j.type === "message").map((m) => m.text).sort(), ["one", "two"]);
+});
+
+e2e("listen exits cleanly on SIGTERM", async () => {
+  const listen = startChat(["listen", "--identity", ids["bob"]!.file], { env });
+  listen.stdin!.end();
+  await lineWhere(listen, (j) => j["type"] === "announced");
+  const done = finished(listen, 10_000);
+  listen.kill("SIGTERM");
+  const r = await done;
+  assert.is(r.code, 0, r.stderr);
+});
+
+e2e("chat demo runs the whole stack and exits 0", async () => {
+  const r = await runChat(["demo", "--nodes", "20"], { timeoutMs: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  const steps = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(steps.map((s) => s.step), ["swarm", "identities", "announced", "lookup", "message", "message", "message", "reply"]);
+  for (const s of steps) assert.type(s.ms, "number");
+  assert.ok(steps.filter((s) => s.step === "message" || s.step === "reply").every((s) => s.authenticated === true));
+  assert.match(r.stderr, /chat demo:/);
+});
+
 e2e("send to a key nobody announced: exit 1, not found", async () => {
   const stranger = JSON.parse((await runChat(["keygen"])).stdout).publicKey;
   const r = await runChat(["send", stranger, "hello?", "--identity", ids["bob"]!.file], { env, timeoutMs: 30_000 });

@@ -24,7 +24,7 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const direct = opts.address === undefined ? undefined : parseHostPorts(opts.address, "--address")[0];
   const peer = await openPeer(opts, direct === undefined);
   try {
-    const address = direct ?? (await find(peer, to));
+    const address = direct ?? (await find(peer, to, opts.verbose === true));
     let failed = 0;
     const sendOne = async (text: string) => {
       try {
@@ -55,13 +55,13 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   }
 }
 
-async function find(peer: Peer, to: Uint8Array): Promise<Address> {
+async function find(peer: Peer, to: Uint8Array, verbose: boolean): Promise<Address> {
   const found = await peer.lookup(to);
   if (!found.found || !found.addresses[0]) {
     throw ChatError.failed("NOT_FOUND", `No contact record found for "${formatPublicKey(to)}"`,
       "Is the peer running `chat listen` on the same DHT? (--bootstrap / CHAT_BOOTSTRAP)");
   }
-  log(`found ${formatPublicKey(to)} at ${found.addresses.map(formatAddress).join(", ")}`);
+  if (verbose) log(`found ${formatPublicKey(to)} at ${found.addresses.map(formatAddress).join(", ")}`);
   return found.addresses[0];
 }
 

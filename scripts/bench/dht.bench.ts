@@ -1,0 +1,166 @@
+// DHT benchmark, side by side in one run (prints markdown tables):
+//  1. BEP 44 get on loopback swarms of 100 and 500 nodes: ours against bittorrent-dht on a swarm
+//     of the same size (latency median and p95, queries per get, success).
+//  2. Lookups on the simulator at 10,000 and 100,000 nodes: queries and rounds per lookup, how
+//     often the true closest node is found, memory per node.
+// Run: node dist/scripts/bench/dht.bench.js   or   deno run -A scripts/bench/dht.bench.ts
+// CHAT_BENCH_QUICK=1 runs smaller sizes (a smoke test of the script itself).
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import DHT from "bittorrent-dht";
+import { encode } from "../../src/dht/bencode.ts";
+import { signedBuffer } from "../../src/dht/item.ts";
+import { seededRandom } from "../../src/dht/sim.ts";
+import { createSimnet, createTestnet, startNode, trueClosest } from "../../src/dht/testnet.ts";
+
+const quick = process.env["CHAT_BENCH_QUICK"] === "1";
+const SWARMS = quick ? [30] : [100, 500];
+const SIMS = quick ? [2000] : [10_000, 100_000];
+const GETS = quick ? 20 : 100;
+const LOOKUPS = quick ? 50 : 500;
+
+const verify = (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => ed25519.verify(sig, msg, pk, { zip215: false });
+const seedOf = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j + 1) & 255);
+const value = (i: number) => new TextEncoder().encode(`bench value ${i}`);
+const median = (xs: number[]) => pct(xs, 0.5);
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
+}
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+const log = (s: string) => process.stderr.write(s + "\n");
+
+interface GetRun { ms: number[]; queries: number[]; ok: number }
+
+async function oursGets(n: number): Promise<GetRun> {
+  const net = await createTestnet(n);
+  const putter = await startNode({ host: "127.0.0.1", bootstrap: net.bootstrap });
+  const getter = await startNode({ host: "127.0.0.1", bootstrap: net.bootstrap });
+  try {
+    await putter.bootstrap();
+    await getter.bootstrap();
+    const targets: Uint8Array[] = [];
+    for (let i = 0; i < GETS; i++) {
+      const k = ed25519.getPublicKey(seedOf(i));
+      const sig = ed25519.sign(signedBuffer(1, encode(value(i)), undefined), seedOf(i));
+      targets.push((await putter.put({ k, seq: 1, v: value(i), sig })).target);
+    }
+    const run: GetRun = { ms: [], queries: [], ok: 0 };
+    for (const [i, target] of targets.entries()) {
+      const t = performance.now();
+      const res = await getter.get(target);
+      run.ms.push(performance.now() - t);
+      run.queries.push(res.stats.queries);
+      if (res.item && Buffer.from(res.item.v as Uint8Array).equals(Buffer.from(value(i)))) run.ok++;
+    }
+    return run;
+  } finally {
+    putter.destroy();
+    getter.destroy();
+    net.destroy();
+  }
+}
+
+async function theirsGets(n: number): Promise<GetRun> {
+  const nodes: DHT[] = [];
+  const listen = async (bootstrap: string[] | false) => {
+    const dht = new DHT({ bootstrap, verify, host: "127.0.0.1" });
+    nodes.push(dht);
+    await new Promise<void>((resolve) => dht.listen(0, "127.0.0.1", resolve));
+    await new Promise((resolve) => dht.once("ready", resolve));
+    return dht;
+  };
+  try {
+    const first = await listen(false);
+    const bootstrap = [`127.0.0.1:${first.address().port}`];
+    for (let i = 1; i < n; i += 32) {
+      await Promise.all(Array.from({ length: Math.min(32, n - i) }, () => listen(bootstrap)));
+    }
+    const putter = await listen(bootstrap);
+    const getter = await listen(bootstrap);
+    const targets: Uint8Array[] = [];
+    for (let i = 0; i < GETS; i++) {
+      const k = Buffer.from(ed25519.getPublicKey(seedOf(i)));
+      targets.push(await new Promise<Uint8Array>((resolve, reject) => putter.put(
+        { k, seq: 1, v: Buffer.from(value(i)), sign: (buf) => Buffer.from(ed25519.sign(buf, seedOf(i))) },
+        (err, key) => (err ? reject(err) : resolve(key)),
+      )));
+    }
+    // Count the getter's queries by wrapping its KRPC socket.
+    const socket = (getter as unknown as { _rpc: { socket: { query: (...a: unknown[]) => unknown } } })._rpc.socket;
+    const query = socket.query.bind(socket);
+    let queries = 0;
+    socket.query = (...a: unknown[]) => { queries++; return query(...a); };
+    const run: GetRun = { ms: [], queries: [], ok: 0 };
+    for (const [i, target] of targets.entries()) {
+      const before = queries;
+      const t = performance.now();
+      const got = await new Promise<{ v: Uint8Array } | null>((resolve) => getter.get(target, (err, v) => resolve(err ? null : v)));
+      run.ms.push(performance.now() - t);
+      run.queries.push(queries - before);
+      if (got && Buffer.from(got.v).equals(Buffer.from(value(i)))) run.ok++;
+    }
+    return run;
+  } finally {
+    await Promise.all(nodes.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve()))));
+  }
+}
+
+function gc(): void {
+  try {
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+  } catch { /* no explicit GC on this runtime: memory figures include garbage */ }
+}
+
+interface SimRun { n: number; setupS: number; bytesPerNode: number; queries: number[]; rounds: number[]; found: number; lookups: number }
+
+async function simLookups(n: number): Promise<SimRun> {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const t = performance.now();
+  const sim = createSimnet(n, { seed: n, latency: [10, 100] });
+  const setupS = (performance.now() - t) / 1000;
+  gc();
+  const bytesPerNode = (process.memoryUsage().heapUsed - before) / n;
+  const rnd = seededRandom(n + 1);
+  const run: SimRun = { n, setupS, bytesPerNode, queries: [], rounds: [], found: 0, lookups: LOOKUPS };
+  for (let i = 0; i < LOOKUPS; i++) {
+    const from = sim.nodes[Math.floor(rnd() * n)]!;
+    const target = Uint8Array.from({ length: 20 }, () => Math.floor(rnd() * 256));
+    const res = await sim.net.clock.until(from.findNode(target));
+    run.queries.push(res.stats.queries);
+    run.rounds.push(res.stats.rounds);
+    const best = trueClosest(sim.sorted, target);
+    if (res.nodes[0] && Buffer.from(res.nodes[0].id).equals(Buffer.from(best.id))) run.found++;
+  }
+  sim.destroy();
+  return run;
+}
+
+const runtime = "Deno" in globalThis ? `Deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno!.version.deno}` : `Node ${process.versions.node}`;
+console.log(`## DHT benchmark (${runtime}${quick ? ", quick" : ""})\n`);
+console.log(`BEP 44 mutable get on a loopback swarm, ${GETS} items, one get at a time from a fresh client; same process, same machine.\n`);
+console.log("| swarm | implementation | median ms | p95 ms | queries per get (median) | success |");
+console.log("|---:|---|---:|---:|---:|---:|");
+for (const n of SWARMS) {
+  log(`swarm of ${n}: ours`);
+  const ours = await oursGets(n);
+  log(`swarm of ${n}: bittorrent-dht`);
+  const theirs = await theirsGets(n);
+  const row = (name: string, r: GetRun) =>
+    console.log(`| ${n} | ${name} | ${fmt(median(r.ms), 2)} | ${fmt(pct(r.ms, 0.95), 2)} | ${median(r.queries)} | ${(100 * r.ok / GETS).toFixed(0)} % |`);
+  row("chat", ours);
+  row("bittorrent-dht 11", theirs);
+  console.log(`| ${n} | ratio chat / bittorrent-dht | ${fmt(median(ours.ms) / median(theirs.ms), 2)} | ${fmt(pct(ours.ms, 0.95) / pct(theirs.ms, 0.95), 2)} | ${fmt(median(ours.queries) / median(theirs.queries), 2)} | |`);
+}
+
+console.log(`\nfind_node lookups on the simulator (virtual time, one-way latency 10–100 ms, k = 8, α = 3), ${LOOKUPS} random targets from random nodes.\n`);
+console.log("| nodes | queries median | queries p95 | rounds median | rounds p95 | true closest found | heap per node | setup |");
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const n of SIMS) {
+  log(`simulator, ${n} nodes`);
+  const r = await simLookups(n);
+  console.log(`| ${n.toLocaleString("en")} | ${median(r.queries)} | ${pct(r.queries, 0.95)} | ${median(r.rounds)} | ${pct(r.rounds, 0.95)} | ${(100 * r.found / r.lookups).toFixed(1)} % | ${(r.bytesPerNode / 1024).toFixed(1)} KiB | ${r.setupS.toFixed(1)} s |`);
+}
