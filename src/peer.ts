@@ -120,7 +120,7 @@ export class Peer {
     const started = Date.now();
     let candidates: Address[];
     if (opts.address) candidates = [opts.address];
-    else if (this.sessions.hasSession(key)) return { ...(await this.sessions.reply(key, text)), to, address: this.address(), lookupMs: 0 };
+    else if (this.sessions.hasSession(key)) return { address: this.sessions.sessionAddress(key) as Address, ...(await this.sessions.reply(key, text)), to, lookupMs: 0 };
     else {
       const found = await this.lookup(key);
       if (!found.found) {

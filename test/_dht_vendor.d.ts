@@ -17,7 +17,7 @@ declare module "bittorrent-dht" {
     listen(port: number, host: string, cb: () => void): void;
     address(): { address: string; port: number };
     addNode(node: { host: string; port: number; id?: Uint8Array }): void;
-    get(key: Uint8Array, opts: { salt?: Uint8Array }, cb: (err: Error | null, value: Value | null) => void): void;
+    get(key: Uint8Array, opts: { salt?: Uint8Array; cache?: boolean }, cb: (err: Error | null, value: Value | null) => void): void;
     get(key: Uint8Array, cb: (err: Error | null, value: Value | null) => void): void;
     put(opts: PutOptions, cb: (err: Error | null, key: Uint8Array, n: number) => void): void;
     destroy(cb?: () => void): void;

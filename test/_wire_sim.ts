@@ -124,6 +124,11 @@ export interface LinkOptions {
   latency?: number;
   jitter?: number;
   seed?: number;
+  /**
+   * A socket receive buffer: at most this many datagrams on their way to one address at once;
+   * more are dropped (counted in `overflows`), as a full buffer drops them. Default: unbounded.
+   */
+  receiveBuffer?: number;
 }
 
 export interface Datagram {
@@ -139,13 +144,17 @@ export class SimNet {
   readonly log: Datagram[] = [];
   /** Return false to drop a datagram (after it was logged). */
   filter: ((d: Datagram) => boolean) | undefined;
+  /** Datagrams dropped by a full `receiveBuffer`. */
+  overflows = 0;
   #nodes = new Map<string, (data: Uint8Array, from: Address) => void>();
   #opts: Required<LinkOptions>;
   #rand: () => number;
+  /** Datagrams on their way, per destination. */
+  #queued = new Map<string, number>();
 
   constructor(time: VirtualTime, opts: LinkOptions = {}) {
     this.time = time;
-    this.#opts = { loss: 0, duplicate: 0, reorder: 0, latency: 5, jitter: 0, seed: 1, ...opts };
+    this.#opts = { loss: 0, duplicate: 0, reorder: 0, latency: 5, jitter: 0, seed: 1, receiveBuffer: Infinity, ...opts };
     this.#rand = prng(this.#opts.seed);
   }
 
@@ -169,10 +178,22 @@ export class SimNet {
     const o = this.#opts;
     if (this.#rand() < o.loss) return;
     const copies = this.#rand() < o.duplicate ? 2 : 1;
+    const dest = key(to);
     for (let i = 0; i < copies; i++) {
       let delay = o.latency + this.#rand() * o.jitter;
       if (this.#rand() < o.reorder) delay += o.latency * 4 + this.#rand() * 50;
-      this.time.timers.setTimeout(() => this.#nodes.get(key(to))?.(datagram.data.slice(), from), delay);
+      const queued = this.#queued.get(dest) ?? 0;
+      if (queued >= o.receiveBuffer) {
+        this.overflows++;
+        continue;
+      }
+      this.#queued.set(dest, queued + 1);
+      this.time.timers.setTimeout(() => {
+        const left = (this.#queued.get(dest) as number) - 1;
+        if (left) this.#queued.set(dest, left);
+        else this.#queued.delete(dest);
+        this.#nodes.get(dest)?.(datagram.data.slice(), from);
+      }, delay);
     }
   }
 }

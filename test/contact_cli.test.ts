@@ -1,6 +1,6 @@
 // `chat announce` and `chat lookup` end to end, as separate processes on loopback: against a
 // `chat swarm` process, and against a swarm inside this test process. Exit codes of the contract.
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,38 @@ async function keygen(name: string): Promise<{ file: string; publicKey: string }
 
 const json = (stdout: string) => JSON.parse(stdout.trim());
 
+/**
+ * SIGTERM by pid: Deno's node:child_process reports a child it was asked to kill() as killed by
+ * the signal (code null) even when the child handled it and exited 0 (Deno 2.9, after
+ * denoland/deno#32081); signalling by pid leaves the real exit status visible.
+ */
+const terminate = (child: ChildProcess) => child.exitCode === null && child.signalCode === null && process.kill(child.pid!, "SIGTERM");
+
+/** The first `n` lines a running process prints; fails if it exits first or `timeoutMs` pass. */
+function readLines(child: ChildProcess, n: number, timeoutMs = 20_000): Promise<string[]> {
+  const lines: string[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const reader = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reader.close();
+      reject(new Error(`${why} after ${lines.length} of ${n} lines: ${stderr}`));
+    };
+    const timer = setTimeout(() => fail(`No output within ${timeoutMs} ms`), timeoutMs);
+    child.once("exit", (code) => fail(`Exited with ${code}`));
+    reader.on("line", (line) => {
+      lines.push(line);
+      if (lines.length < n) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      reader.close();
+      resolve(lines);
+    });
+  });
+}
+
 cli.before(async () => {
   swarm = await createTestnet(16);
   bootstrap = swarm.bootstrap.map((a) => `${a.host}:${a.port}`).join(",");
@@ -38,9 +70,10 @@ cli.after(() => {
 
 cli("chat swarm &, chat announce in one process, chat lookup in another", async () => {
   const swarmProcess = startChat(["swarm", "--nodes", "12"]);
+  const closed = finished(swarmProcess, 30_000);
   try {
-    const [line] = (await once(createInterface({ input: swarmProcess.stdout! }), "line")) as [string];
-    const ready = JSON.parse(line);
+    const [line] = await readLines(swarmProcess, 1);
+    const ready = JSON.parse(line!);
     assert.is(ready.type, "swarm");
     const list = (ready.bootstrap as string[]).join(",");
     const announced = await runChat(["announce", "--identity", me.file, "--bootstrap", list, "--address", "203.0.113.7:6881", "--address", "[2001:db8::7]:443"]);
@@ -61,8 +94,8 @@ cli("chat swarm &, chat announce in one process, chat lookup in another", async 
     assert.ok(r.queried >= 1 && r.ms >= 0);
     assert.is(found.stderr, "", "nothing on stderr on success");
   } finally {
-    swarmProcess.kill("SIGTERM");
-    const ended = await finished(swarmProcess, 10_000);
+    terminate(swarmProcess);
+    const ended = await closed;
     assert.is(ended.code, 0, `swarm exits cleanly on SIGTERM: ${ended.stderr}`);
   }
 });
@@ -70,14 +103,14 @@ cli("chat swarm &, chat announce in one process, chat lookup in another", async 
 cli("announce --every republishes until SIGTERM, naming its own socket by default", async () => {
   const other = await keygen("every");
   const child = startChat(["announce", "--identity", other.file, "--bootstrap", bootstrap, "--every", "1s"]);
-  const lines: { type: string; addresses: string[]; seq: number; stored: number }[] = [];
-  const reader = createInterface({ input: child.stdout! });
-  for await (const line of reader) {
-    lines.push(JSON.parse(line));
-    if (lines.length === 2) break;
+  const closed = finished(child, 30_000);
+  let lines: { type: string; addresses: string[]; seq: number; stored: number }[];
+  try {
+    lines = (await readLines(child, 2)).map((line) => JSON.parse(line));
+  } finally {
+    terminate(child);
   }
-  child.kill("SIGTERM");
-  const ended = await finished(child, 10_000);
+  const ended = await closed;
   assert.is(ended.code, 0, ended.stderr);
   assert.ok(lines.every((l) => l.type === "announced" && l.stored >= 1));
   assert.ok(lines[1]!.seq > lines[0]!.seq, "a later seq each time");

@@ -70,6 +70,30 @@ test("a saved table lets a node start with no bootstrap list", async () => {
   assert.equal(b.id, a.id);
 });
 
+test("a node runs on a wrapped, shared socket: datagrams starting with 'd' go to the DHT", async () => {
+  const socket = await UdpTransport.bind({ host: "127.0.0.1" });
+  const other: number[] = [];
+  let toDht: (buf: Uint8Array, from: { host: string; port: number }) => void = () => {};
+  socket.onMessage((buf, from) => (buf[0] === 0x64 ? toDht(buf, from) : other.push(buf[0]!)));
+  const shared = new DhtNode({
+    transport: { send: (b, to) => socket.send(b, to), onMessage: (cb) => void (toDht = cb), address: () => socket.address(), close: () => {} },
+    bootstrap: net.bootstrap,
+  });
+  opened.push(shared);
+  try {
+    await shared.bootstrap();
+    const probe = await UdpTransport.bind({ host: "127.0.0.1" });
+    probe.send(new Uint8Array([1, 0, 0, 0]), socket.address());
+    await new Promise((r) => setTimeout(r, 20));
+    probe.close();
+    assert.equal(other, [1], "a session packet went the other way");
+    assert.is((await net.nodes[0]!.ping(socket.address())).id.length, 20);
+  } finally {
+    shared.destroy();
+    socket.close();
+  }
+});
+
 test("no bootstrap node answering is ChatError.network", async () => {
   const gone = await UdpTransport.bind({ host: "127.0.0.1" });
   const port = gone.address().port;

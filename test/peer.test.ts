@@ -38,6 +38,18 @@ peer("an echo bot in a few lines answers a message found by public key", async (
   assert.is(formatPublicKey(answer.value!.from), bot.publicKey);
 });
 
+peer("a second send goes on the session, and reports the peer's address (not our own)", async () => {
+  const [a, b] = [await open(), await open()];
+  await b.keepAnnounced();
+  const inbox = b.messages();
+  const first = await a.send(b.publicKey, "one");
+  const second = await a.send(b.publicKey, "two");
+  assert.is(second.lookupMs, 0, "no lookup: the session exists");
+  assert.equal(second.address, first.address);
+  assert.is(second.address.port, b.address().port);
+  assert.equal([(await inbox.next()).value?.text, (await inbox.next()).value?.text], ["one", "two"]);
+});
+
 peer("a 64 KiB message crosses the shared socket intact", async () => {
   const [a, b] = [await open(), await open()];
   await b.keepAnnounced();

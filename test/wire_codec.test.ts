@@ -322,6 +322,28 @@ fragments("bounded: partial messages per session, bytes in all, delivered ids, e
   assert.is(one.accept(single(13), 30_000).kind, "complete");
 });
 
+fragments("a single-fragment message needs no reassembly slot: incomplete messages never hold it up", () => {
+  const limits = { ...DEFAULT_LIMITS, maxPartialPerSession: 2, maxDedupePerSession: 1 };
+  const u = usage();
+  const inbox = new Inbox(limits, u);
+  const multi = (n: number) => fragmentMessage(id16(n), 0, new Uint8Array(1500))[0]!;
+  const single = (n: number) => fragmentMessage(id16(n), 5, ascii(`one ${n}`))[0]!;
+  assert.is(inbox.accept(multi(1), 0).kind, "partial");
+  assert.is(inbox.accept(multi(2), 0).kind, "partial");
+  assert.is(inbox.accept(multi(3), 0).kind, "refused", "no slot for a third incomplete message");
+  const one = inbox.accept(single(4), 0);
+  assert.is(one.kind, "complete", "but a message of one fragment is complete on arrival");
+  assert.equal(one, { kind: "complete", key: "04".repeat(16), data: ascii("one 4"), sentAt: 5 });
+  assert.equal(inbox.size, { partial: 2, delivered: 0 }, "and took no slot");
+  assert.is(u.partialBytes, 2048);
+  inbox.remember((one as { key: string }).key, 0);
+  assert.is(inbox.accept(single(4), 0).kind, "duplicate");
+  // No room to remember another id: refused, and not buffered (its retransmission brings it again).
+  assert.is(inbox.accept(single(5), 0).kind, "refused");
+  assert.equal(inbox.size, { partial: 2, delivered: 1 });
+  assert.is(u.partialBytes, 2048);
+});
+
 fragments.run();
 
 const limiter = suite("wire: rate limiter");

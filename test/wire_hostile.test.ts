@@ -1,7 +1,9 @@
 // Hostile packets: each is dropped without reply, counted, and never throws out of receive();
 // floods of initiations keep state bounded.
+import { ED25519_TORSION_SUBGROUP, ed25519 } from "@noble/curves/ed25519.js";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import type { Identity } from "../src/crypto/identity.ts";
 import { encodeDict } from "../src/wire/_bencode.ts";
 import { DEFAULT_LIMITS, INITIATION_MAX, INITIATION_MIN, RESPONSE_LEN } from "../src/wire/constants.ts";
 import type { WireStats } from "../src/wire/endpoint.ts";
@@ -46,6 +48,10 @@ async function dropped(
   assert.is(n.inbox.length, delivered, "nothing delivered");
   assert.is(after.dropped.internal, 0);
 }
+
+/** Message 1 from `from` to `to` whose payload claims the identity `i`. */
+const forge = (from: Identity, to: Node, i: Uint8Array) =>
+  new Initiation(from, to.identity.x25519.publicKey, 5, 0, encodeInitiationPayload({ identity: i, timestamp: 1 })).packet;
 
 const datagrams = (net: SimNet, from: Node, type: number) => net.log.filter((d) => d.from === from.address && d.data[0] === type);
 
@@ -120,6 +126,35 @@ test("message 1 whose i is not the key Noise revealed, or not a key at all, or a
   await dropped(ctx, b, misdirected, "decrypt");
   assert.is(b.endpoint.stats.pendingSessions, 0);
   assert.is(b.endpoint.stats.timestamps, 1, "no forged initiation touched the replay guard");
+});
+
+test("message 1 whose i has a torsion component: only the holder of the key's secret can claim it", async () => {
+  const ctx = await pair();
+  const { b, time } = ctx;
+  const mallory = testIdentity(66);
+  const order8 = ed25519.Point.fromHex(ED25519_TORSION_SUBGROUP[1]!);
+  const plusTorsion = (key: Uint8Array) => ed25519.Point.fromBytes(key).add(order8).toBytes();
+  /** Message 1 claiming `i`, with Noise static key (u of `i`, `secretKey`). */
+  const claim = (i: Uint8Array, secretKey: Uint8Array, index: number) =>
+    new Initiation({ publicKey: i, x25519: { secretKey, publicKey: ed25519.utils.toMontgomery(i) } }, b.identity.x25519.publicKey, index, time.now).packet;
+  const from = { host: "203.0.113.5", port: 5555 };
+
+  // Someone else's key plus a torsion point: its u is not a key Mallory holds, the DH fails.
+  const victim = testIdentity(1).publicKey;
+  await dropped(ctx, b, claim(plusTorsion(victim), mallory.x25519.secretKey, 5), "decrypt", from);
+  // Her own key plus a torsion point, beside her own static key: not the key Noise revealed.
+  const forged = new Initiation(mallory, b.identity.x25519.publicKey, 6, time.now,
+    encodeInitiationPayload({ identity: plusTorsion(mallory.publicKey), timestamp: time.now })).packet;
+  await dropped(ctx, b, forged, "identity", from);
+  // The neutral element (no u at all) and a point of order 4 (u = 1, a low-order static key).
+  await dropped(ctx, b, forge(mallory, b, Uint8Array.of(1, ...new Uint8Array(31))), "identity", from);
+  await dropped(ctx, b, claim(new Uint8Array(32), mallory.x25519.secretKey, 7), "decrypt", from);
+  // Her own key plus a torsion point with the matching static key: B's clamped DH ignores the
+  // torsion, so this authenticates, as an alias that no honest key is and that only she can use.
+  const answered = b.endpoint.stats.handshakesAnswered;
+  b.endpoint.receive(claim(plusTorsion(mallory.publicKey), mallory.x25519.secretKey, 8), from);
+  assert.is(b.endpoint.stats.handshakesAnswered, answered + 1);
+  assert.is(b.endpoint.stats.dropped.internal, 0);
 });
 
 test("message 1 with a t not newer than the last accepted from that identity", async () => {

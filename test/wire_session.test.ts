@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { DeliveryError } from "../src/wire/endpoint.ts";
-import { hex, node, SimNet, track, VirtualTime } from "./_wire_sim.ts";
+import { hex, node, SimNet, testIdentity, track, VirtualTime } from "./_wire_sim.ts";
 
 const test = suite("wire: sessions");
 
@@ -450,6 +450,99 @@ test("the send window: 100 messages at once, at most 32 in flight, all delivered
   assert.is(maxInFlight, 32);
   assert.ok(sends.every((s) => s.value));
   assert.is(b.inbox.length, 100);
+  a.endpoint.close();
+  b.endpoint.close();
+});
+
+test("sessionAddress: where the usable session's packets come from, following the peer as it roams", async () => {
+  const time = new VirtualTime();
+  const net = new SimNet(time);
+  const a = node(net, 1);
+  let bAt = { host: "127.0.0.2", port: 7000 };
+  const b = node(net, 2, { send: (data, to) => net.transmit(bAt, to, data) });
+  assert.is(a.endpoint.sessionAddress(b.identity.publicKey), undefined, "no session yet");
+  const sent = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "hello"));
+  await time.advance(1);
+  assert.is(a.endpoint.sessionAddress(b.identity.publicKey), undefined, "still handshaking");
+  await time.until(() => sent.done);
+  assert.equal(a.endpoint.sessionAddress(b.identity.publicKey), b.address);
+  assert.equal(b.endpoint.sessionAddress(a.identity.publicKey), a.address);
+  assert.is(a.endpoint.sessionAddress(testIdentity(9).publicKey), undefined, "an unknown peer");
+
+  // B moves (a new NAT mapping, say): its next authenticated packet moves A's session.
+  bAt = { host: "198.51.100.7", port: 40_000 };
+  net.attach(bAt, (data, from) => b.endpoint.receive(data, from));
+  const replied = track(b.endpoint.reply(a.identity.publicKey, "from elsewhere"));
+  await time.until(() => replied.done);
+  assert.ok(replied.value, String(replied.error));
+  assert.equal(a.endpoint.sessionAddress(b.identity.publicKey), bAt);
+  const returned = a.endpoint.sessionAddress(b.identity.publicKey) as { port: number };
+  returned.port = 1; // a copy: the session's own address is not the caller's to change
+  assert.equal(a.endpoint.sessionAddress(b.identity.publicKey), bAt);
+
+  a.endpoint.closeSession(b.identity.publicKey);
+  assert.is(a.endpoint.sessionAddress(b.identity.publicKey), undefined, "closed");
+  a.endpoint.close();
+  b.endpoint.close();
+});
+
+test("64 × 64 KiB queued at once, the receiver's socket buffer holding 100 datagrams: all delivered, none resent", async () => {
+  const time = new VirtualTime();
+  const net = new SimNet(time, { receiveBuffer: 100 });
+  const a = node(net, 1);
+  const b = node(net, 2);
+  const first = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "hello")); // the handshake
+  await time.until(() => first.done);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  net.filter = (d) => {
+    if (d.data[0] === 3) inFlight += d.from === a.address ? 1 : -64; // every ack settles 64 fragments
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return true;
+  };
+  const big = (i: number) => `${String(i).padStart(2, "0")}` + "x".repeat(65534);
+  const sends = Array.from({ length: 64 }, (_, i) => track(a.endpoint.sendMessage(b.identity.publicKey, b.address, big(i))));
+  const started = time.now;
+  await time.until(() => sends.every((s) => s.done), 60_000);
+  const failed = sends.filter((s) => !s.value).length;
+  assert.is(failed, 0, `${failed} of 64 not delivered: ${String(sends.find((s) => s.error)?.error)}`);
+  assert.is(b.inbox.length, 65);
+  assert.equal(b.inbox.slice(1).map((m) => m.text.slice(0, 2)).sort(), sends.map((_, i) => big(i).slice(0, 2)));
+  assert.is(net.overflows, 0, "nothing overflowed the receive buffer");
+  assert.is(a.endpoint.stats.retransmissions, 0);
+  assert.is(b.endpoint.stats.dropped.refused, 0);
+  assert.ok(maxInFlight <= 64, `${maxInFlight} fragments in flight at once`);
+  // One 64 KiB message per round trip of 10 ms: no timeout was waited out.
+  assert.ok(time.now - started < 64 * 10 + 100, `${time.now - started} ms`);
+  a.endpoint.close();
+  b.endpoint.close();
+});
+
+test("multi-fragment messages in flight stay within what the receiver reassembles at once", async () => {
+  const time = new VirtualTime();
+  // Every datagram overtaken at random: many messages would be incomplete at once.
+  const net = new SimNet(time, { reorder: 1, seed: 7 });
+  const a = node(net, 1);
+  const b = node(net, 2);
+  const first = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "hello"));
+  await time.until(() => first.done);
+  let datagrams = 0;
+  net.filter = (d) => {
+    if (d.from === a.address && d.data[0] === 3) datagrams++;
+    return true;
+  };
+  // Messages 4, 9, 14, … have one fragment, the others two.
+  const texts = Array.from({ length: 30 }, (_, i) => (i % 5 === 4 ? `short ${i}` : `two fragments ${i} ` + "y".repeat(1500)));
+  const sends = texts.map((t) => track(a.endpoint.sendMessage(b.identity.publicKey, b.address, t)));
+  await time.advance(1);
+  // Messages start in order: 0 … 9, of which 8 have two fragments; message 10 (a 9th) waits,
+  // and the messages behind it wait for it.
+  assert.is(datagrams, 8 * 2 + 2);
+  await time.until(() => sends.every((s) => s.done), 30_000);
+  assert.ok(sends.every((s) => s.value), String(sends.find((s) => s.error)?.error));
+  assert.equal(b.inbox.slice(1).map((m) => m.text).sort(), [...texts].sort());
+  assert.is(b.endpoint.stats.dropped.refused, 0, "the receiver refused no fragment");
+  assert.is(a.endpoint.stats.retransmissions, 0);
   a.endpoint.close();
   b.endpoint.close();
 });

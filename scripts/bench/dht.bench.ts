@@ -67,8 +67,9 @@ async function theirsGets(n: number): Promise<GetRun> {
   const listen = async (bootstrap: string[] | false) => {
     const dht = new DHT({ bootstrap, verify, host: "127.0.0.1" });
     nodes.push(dht);
+    const ready = new Promise((resolve) => dht.once("ready", resolve));
     await new Promise<void>((resolve) => dht.listen(0, "127.0.0.1", resolve));
-    await new Promise((resolve) => dht.once("ready", resolve));
+    await ready;
     return dht;
   };
   try {
@@ -96,7 +97,7 @@ async function theirsGets(n: number): Promise<GetRun> {
     for (const [i, target] of targets.entries()) {
       const before = queries;
       const t = performance.now();
-      const got = await new Promise<{ v: Uint8Array } | null>((resolve) => getter.get(target, (err, v) => resolve(err ? null : v)));
+      const got = await new Promise<{ v: Uint8Array } | null>((resolve) => getter.get(target, { cache: false }, (err, v) => resolve(err ? null : v)));
       run.ms.push(performance.now() - t);
       run.queries.push(queries - before);
       if (got && Buffer.from(got.v).equals(Buffer.from(value(i)))) run.ok++;

@@ -78,7 +78,7 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
       onError: (err) => log(`announce failed: ${(err as Error).message}`),
     });
     try {
-      print(announcedJson(await announcer.start()));
+      await announcer.start();
       await stop.signal;
     } finally {
       stop.off();

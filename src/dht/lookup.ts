@@ -2,9 +2,10 @@
 // ending as soon as the k closest nodes that answer have all answered.
 //
 // A query still unanswered after a short while (4 round-trip times seen so far, at most
-// `slowAfter`) is "slow": it frees its α slot and stops counting among the k closest until it
-// answers, as libtorrent's short timeout does. A lost datagram or a departed node then costs one
-// extra query instead of a full timeout.
+// `slowAfter`) is "slow": it frees its α slot, as libtorrent's short timeout does. Twice that long
+// and it is "late": the lookup stops waiting for it and it no longer counts among the k closest
+// unless it answers. A lost datagram or a departed node then costs an extra query and a few
+// round trips instead of a full timeout.
 import type { BDict } from "./bencode.ts";
 import { decodeNodes, type NodeInfo } from "./krpc.ts";
 import type { Reply } from "./rpc.ts";
@@ -58,7 +59,7 @@ interface Candidate {
   node: NodeInfo;
   state: number;
   hop: number;
-  slow: boolean;
+  late: boolean;
   reply: Reply | null;
 }
 
@@ -77,11 +78,12 @@ class Lookup {
   private readonly _o: LookupOptions;
   private readonly _resolve: (r: LookupResult) => void;
   private readonly _list: Candidate[] = [];
-  private readonly _ids = new Set<string>();
+  /** Every id seen (ours maps to null: never queried). */
+  private readonly _ids = new Map<string, Candidate | null>();
   private readonly _asked = new Set<string>();
-  private readonly _timers = new Set<unknown>();
+  private readonly _inflight = new Set<{ timer: unknown }>();
   private readonly _start: number;
-  /** Queries in flight, and those of them not yet slow. */
+  /** Queries in flight, and those of them not yet slow (they hold an α slot). */
   private _pending = 0;
   private _active = 0;
   private _maxRtt = 0;
@@ -97,7 +99,7 @@ class Lookup {
   }
 
   start(): void {
-    this._ids.add(bytesKey(this._o.self));
+    this._ids.set(bytesKey(this._o.self), null);
     for (const node of this._o.seeds) this._add(node, 0);
     for (const addr of this._o.unknown ?? []) {
       if (!this._asked.has(addressKey(addr))) this._send(addr, undefined, 0, null);
@@ -110,14 +112,14 @@ class Lookup {
     if (this._ids.has(key)) return null;
     const list = this._list, target = this._o.target;
     if (list.length >= MAX_CANDIDATES && compareDistance(node.id, list[list.length - 1]!.node.id, target) >= 0) return null;
-    this._ids.add(key);
     let lo = 0, hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (compareDistance(list[mid]!.node.id, node.id, target) < 0) lo = mid + 1;
       else hi = mid;
     }
-    const c: Candidate = { node, state: NEW, hop, slow: false, reply: null };
+    const c: Candidate = { node, state: NEW, hop, late: false, reply: null };
+    this._ids.set(key, c);
     list.splice(lo, 0, c);
     if (list.length > MAX_CANDIDATES) {
       const dropped = list.pop()!;
@@ -128,8 +130,9 @@ class Lookup {
 
   /**
    * Queries the closest candidates while fewer than α are active, then checks the end: the k
-   * closest candidates that have not failed nor gone slow have all answered; or fewer exist,
-   * none is left to ask, and only slow queries remain (once anyone at all has answered).
+   * closest candidates that have not failed nor gone late have all answered; or fewer exist and
+   * nothing is in flight any more (a late answer still counts then: results never fall short of
+   * k because the machine was slow).
    */
   private _step(): void {
     if (this._done) return;
@@ -139,14 +142,13 @@ class Lookup {
       if (considered >= this._o.k) break;
       // One query per address and lookup: a liar cannot aim our queries at a victim.
       if (c.state === NEW && this._asked.has(addressKey(c.node))) c.state = FAILED;
-      if (c.state === FAILED || (c.state === ASKING && c.slow)) continue;
+      if (c.state === FAILED || (c.state === ASKING && c.late)) continue;
       considered++;
       if (c.state === ANSWERED) continue;
       waiting = true;
       if (c.state === NEW && this._active < this._o.alpha) this._send(c.node, c.node.id, c.hop, c);
     }
-    if (waiting) return;
-    if (considered >= this._o.k || (this._active === 0 && (this._stats.responses > 0 || this._pending === 0))) this._finish();
+    if (!waiting && (considered >= this._o.k || this._pending === 0)) this._finish();
   }
 
   /** Queries a candidate (or, with `c` null, a bootstrap address whose id we learn from its answer). */
@@ -157,20 +159,24 @@ class Lookup {
     this._pending++;
     this._stats.queries++;
     this._stats.rounds = Math.max(this._stats.rounds, hop + 1);
-    let slow = false;
-    const slowAfter = this._stats.responses ? Math.min(this._o.slowAfter, Math.max(MIN_SLOW, 4 * this._maxRtt)) : this._o.slowAfter;
-    const timer = this._clock.setTimeout(() => {
-      this._timers.delete(timer);
-      slow = true;
-      if (c) c.slow = true;
-      this._active--;
+    const patience = this._stats.responses ? Math.min(this._o.slowAfter, Math.max(MIN_SLOW, 4 * this._maxRtt)) : this._o.slowAfter;
+    const q = { slow: false, timer: null as unknown };
+    const onLate = () => {
+      if (c) c.late = true;
       this._step();
-    }, slowAfter);
-    this._timers.add(timer);
+    };
+    const onSlow = () => {
+      q.slow = true;
+      this._active--;
+      q.timer = this._clock.setTimeout(onLate, patience);
+      this._step();
+    };
+    q.timer = this._clock.setTimeout(onSlow, patience);
+    this._inflight.add(q);
     const settle = (reply: Reply | null) => {
-      this._clock.clearTimeout(timer);
-      this._timers.delete(timer);
-      if (!slow) this._active--;
+      this._clock.clearTimeout(q.timer);
+      this._inflight.delete(q);
+      if (!q.slow) this._active--;
       this._pending--;
       if (this._done) return;
       if (!reply) {
@@ -181,8 +187,11 @@ class Lookup {
       this._stats.responses++;
       this._maxRtt = Math.max(this._maxRtt, reply.rtt);
       const node = c?.node ?? { id: reply.id, host: to.host, port: to.port };
-      const answered = c ?? this._add(node, hop);
+      // A bootstrap node may already be a candidate, learned from another answer meanwhile.
+      const known = c ?? this._ids.get(bytesKey(reply.id));
+      const answered = known === undefined ? this._add(node, hop) : known && known.state !== ASKING ? known : null;
       if (answered) {
+        answered.node = node;
         answered.state = ANSWERED;
         answered.reply = reply;
       }
@@ -203,7 +212,7 @@ class Lookup {
   private _finish(): void {
     if (this._done) return;
     this._done = true;
-    for (const t of this._timers) this._clock.clearTimeout(t);
+    for (const q of this._inflight) this._clock.clearTimeout(q.timer);
     const closest: Responder[] = [];
     for (const c of this._list) {
       if (c.state === ANSWERED && c.reply) closest.push({ node: c.node, reply: c.reply });

@@ -10,7 +10,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
 import { type BDict, decode, encode, isBytes, isInt } from "./bencode.ts";
 import {
-  ALPHA, BOOTSTRAP, ERR, K, KEY_LENGTH, LIMITS, type Limits, MAX_SALT, MAX_VALUE, REFRESH_EVERY, SIG_LENGTH, TICK,
+  ALPHA, BOOTSTRAP, ERR, K, KEY_LENGTH, LIMITS, type Limits, MAX_SALT, MAX_VALUE, NODE_LENGTH, REFRESH_EVERY, SIG_LENGTH, TICK,
   TOKEN_LENGTH, TOKEN_ROTATE,
 } from "./constants.ts";
 import { checkPutItem, immutableTarget, type Item, mutableTarget, type PutItem, verifyItem } from "./item.ts";
@@ -326,7 +326,7 @@ export class DhtNode {
       if (buf.length <= budget) return this.transport.send(buf, to);
       const nodes = r["nodes"];
       const values = r["values"];
-      if (isBytes(nodes) && nodes.length) r["nodes"] = nodes.subarray(0, nodes.length - 26);
+      if (isBytes(nodes) && nodes.length) r["nodes"] = nodes.subarray(0, nodes.length - NODE_LENGTH);
       else if (Array.isArray(values) && values.length) values.pop();
       else return;
     }

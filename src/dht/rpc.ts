@@ -68,7 +68,8 @@ export class Rpc {
     this._transport = opts.transport;
     this._clock = opts.clock;
     this.timeout = opts.timeout ?? QUERY_TIMEOUT;
-    this.maxInflight = opts.maxInflight ?? MAX_INFLIGHT;
+    // Transaction ids are 16 bits: far more of them than queries in flight.
+    this.maxInflight = Math.min(opts.maxInflight ?? MAX_INFLIGHT, 0x4000);
     this._tid = (Math.random() * 0x10000) | 0;
   }
 

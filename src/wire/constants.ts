@@ -66,6 +66,17 @@ export const PARTIAL_TIMEOUT = 15_000;
 export const DEDUPE_TIME = 30_000;
 /** Unacknowledged messages in flight per peer; more wait in a queue. */
 export const SEND_WINDOW = 32;
+/**
+ * Unacknowledged fragments (datagrams) in flight per peer: one 64 KiB message. Everything in flight
+ * may arrive in one burst, which the receiver's socket buffer must hold (Linux's default 208 KiB
+ * holds about 90 datagrams of this size); 32 messages of 64 fragments would be 2,048.
+ */
+export const SEND_WINDOW_FRAGMENTS = MAX_FRAGMENTS;
+/**
+ * Incomplete messages a receiver keeps per session (the default `maxPartialPerSession`), and so
+ * the multi-fragment messages a sender has in flight per peer: any more would be refused.
+ */
+export const PARTIAL_PER_SESSION = 8;
 /** Established sessions kept per peer: the current one and the previous one (as WireGuard). */
 export const SESSIONS_PER_PEER = 2;
 
@@ -103,7 +114,7 @@ export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
   globalRate: 200,
   globalBurst: 200,
   maxTimestamps: 16_384,
-  maxPartialPerSession: 8,
+  maxPartialPerSession: PARTIAL_PER_SESSION,
   maxPartialBytes: 16 * 1024 * 1024,
   maxDedupePerSession: 4096,
   maxDedupe: 65_536,

@@ -12,11 +12,13 @@ import {
   HANDSHAKE_TIMEOUT,
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
+  PARTIAL_PER_SESSION,
   REKEY_AFTER_COUNTER,
   REKEY_MARGIN,
   RESPONDER_CONFIRM_TIMEOUT,
   RETRANSMIT_START,
   SEND_WINDOW,
+  SEND_WINDOW_FRAGMENTS,
   SESSION_IDLE,
   SESSION_MAX_AGE,
   SESSIONS_PER_PEER,
@@ -197,6 +199,9 @@ interface Peer {
   /** Messages waiting for a session or for room in the send window. */
   queue: Outgoing[];
   inflight: Map<string, Outgoing>;
+  /** Fragments of the messages in `inflight`, and how many of those have more than one. */
+  inflightFragments: number;
+  inflightMulti: number;
 }
 
 type Slot = { readonly session: Session } | { readonly handshake: Handshake; readonly initiation: Initiation };
@@ -387,6 +392,16 @@ export class SessionEndpoint {
   hasSession(peer: Uint8Array): boolean {
     const known = this.#peers.get(toHex(peer));
     return known !== undefined && this.#usableSession(known) !== undefined;
+  }
+
+  /**
+   * Where the session a message to `peer` would use now gets its packets from (it follows the peer
+   * as it roams), or undefined when there is no such session (see `hasSession`).
+   */
+  sessionAddress(peer: Uint8Array): Address | undefined {
+    const known = this.#peers.get(toHex(peer));
+    const session = known && this.#usableSession(known);
+    return session ? { ...session.address } : undefined;
   }
 
   /** Every message delivered from now on, until `close()`. Consume it, or use `onMessage`. */
@@ -661,9 +676,9 @@ export class SessionEndpoint {
     this.#pump(peer);
   }
 
-  /** Moves queued messages onto a usable session while the send window has room. */
+  /** Moves queued messages, in order, onto a usable session while the send window has room. */
   #pump(peer: Peer): void {
-    while (!this.#closed && peer.queue.length && peer.inflight.size < SEND_WINDOW) {
+    while (!this.#closed && peer.queue.length && this.#windowHasRoom(peer, peer.queue[0] as Outgoing)) {
       const session = this.#usableSession(peer);
       if (!session) {
         if (!peer.handshake && peer.address) this.#startHandshake(peer, peer.address);
@@ -671,6 +686,19 @@ export class SessionEndpoint {
       }
       this.#startDelivery(peer.queue.shift() as Outgoing, session);
     }
+  }
+
+  /**
+   * The send window counts messages, fragments (what all arrives in one burst must fit the
+   * receiver's socket buffer) and multi-fragment messages (no more than the receiver reassembles
+   * at once). A message always fits an empty window: it has at most SEND_WINDOW_FRAGMENTS.
+   */
+  #windowHasRoom(peer: Peer, next: Outgoing): boolean {
+    if (!peer.inflight.size) return true;
+    const fragments = next.frames.length;
+    return peer.inflight.size < SEND_WINDOW &&
+      peer.inflightFragments + fragments <= SEND_WINDOW_FRAGMENTS &&
+      (fragments === 1 || peer.inflightMulti < PARTIAL_PER_SESSION);
   }
 
   /**
@@ -692,7 +720,10 @@ export class SessionEndpoint {
     outgoing.firstSentAt = now;
     outgoing.gap = RETRANSMIT_START;
     outgoing.nextAt = now + RETRANSMIT_START;
-    outgoing.peer.inflight.set(outgoing.key, outgoing);
+    const peer = outgoing.peer;
+    peer.inflight.set(outgoing.key, outgoing);
+    peer.inflightFragments += outgoing.frames.length;
+    if (outgoing.frames.length > 1) peer.inflightMulti++;
     for (const frame of outgoing.frames) this.#sendFrame(session, frame);
     this.#armDelivery(outgoing);
   }
@@ -742,7 +773,11 @@ export class SessionEndpoint {
   #stopDelivery(outgoing: Outgoing): void {
     if (outgoing.timer !== undefined) this.#timers.clearTimeout(outgoing.timer);
     outgoing.timer = undefined;
-    outgoing.peer.inflight.delete(outgoing.key);
+    const peer = outgoing.peer;
+    if (peer.inflight.get(outgoing.key) !== outgoing) return; // still queued: never sent
+    peer.inflight.delete(outgoing.key);
+    peer.inflightFragments -= outgoing.frames.length;
+    if (outgoing.frames.length > 1) peer.inflightMulti--;
   }
 
   #ack(session: Session, id: Uint8Array): void {
@@ -908,7 +943,7 @@ export class SessionEndpoint {
     const key = toHex(publicKey);
     let peer = this.#peers.get(key);
     if (!peer) {
-      peer = { key, publicKey: publicKey.slice(), sessions: [], queue: [], inflight: new Map() };
+      peer = { key, publicKey: publicKey.slice(), sessions: [], queue: [], inflight: new Map(), inflightFragments: 0, inflightMulti: 0 };
       this.#peers.set(key, peer);
     }
     return peer;

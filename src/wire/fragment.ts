@@ -67,6 +67,12 @@ export class Inbox {
     const key = toHex(frame.id);
     if (this.#delivered.has(key)) return { kind: "duplicate" };
     let partial = this.#partial.get(key);
+    if (!partial && frame.count === 1) {
+      // Complete on arrival, so it takes no reassembly slot: incomplete messages never hold up
+      // single-fragment ones. Without room to remember its id, the retransmission brings it again.
+      if (!this.#roomToRemember()) return { kind: "refused" };
+      return { kind: "complete", key, data: frame.data.slice(), sentAt: frame.sentAt };
+    }
     if (!partial) {
       if (this.#partial.size >= this.#limits.maxPartialPerSession) return { kind: "refused" };
       partial = { count: frame.count, sentAt: frame.sentAt, parts: [], expires: now + PARTIAL_TIMEOUT, have: 0, bytes: 0 };
@@ -87,9 +93,7 @@ export class Inbox {
     if (partial.have < partial.count) return { kind: "partial" };
     // Complete; without room to remember the id, exactly-once cannot be kept: keep it buffered and
     // let a retransmission try again.
-    if (this.#delivered.size >= this.#limits.maxDedupePerSession || this.#usage.dedupe >= this.#limits.maxDedupe) {
-      return { kind: "refused" };
-    }
+    if (!this.#roomToRemember()) return { kind: "refused" };
     this.#drop(key, partial);
     const data = new Uint8Array(partial.bytes);
     let at = 0;
@@ -143,6 +147,10 @@ export class Inbox {
 
   get size(): { partial: number; delivered: number } {
     return { partial: this.#partial.size, delivered: this.#delivered.size };
+  }
+
+  #roomToRemember(): boolean {
+    return this.#delivered.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
   }
 
   #drop(key: string, partial: Partial): void {

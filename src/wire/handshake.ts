@@ -2,7 +2,7 @@
 // HandshakeState used once: an initiation is never resent byte for byte (the responder's replay
 // guard would drop it), a retry is a new `Initiation` with a fresh ephemeral, `t` and index.
 // noise.ts wipes the ephemeral and handshake secrets the moment the handshake completes.
-import { x25519FromEd25519Public } from "../crypto/identity.ts";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { type CipherState, HandshakeState, type KeyPair } from "../crypto/noise.ts";
 import { PROLOGUE } from "./constants.ts";
 import { decodeInitiationPayload, encodeInitiationPayload } from "./frames.ts";
@@ -137,9 +137,16 @@ export class Responder {
     const revealed = hs.remoteStatic;
     let claimed: Uint8Array | undefined;
     try {
-      claimed = x25519FromEd25519Public(fields.identity);
+      // u = (1 + y)/(1 − y) of `i`, which must decode as a point (canonically), WITHOUT the torsion
+      // check of x25519FromEd25519Public (a scalar multiplication, ~1 ms on every initiation). The
+      // revealed static key is authenticated: message 1 decrypted under DH(our static, it), which
+      // takes its secret (or ours), and noise.ts refuses a low-order one. The points with the same
+      // u are ±(A + T), T a torsion point; for an honest (torsion-free) A only ±A, as before. A key
+      // with T ≠ 0 is no one's honest key, and only the holder of A's secret can claim it (our
+      // clamped DH ignores T): an alias of its own identity, worth no more than a fresh identity.
+      claimed = ed25519.utils.toMontgomery(fields.identity);
     } catch {
-      claimed = undefined;
+      claimed = undefined; // not a point, or y = 1 (the neutral element: no u)
     }
     if (!revealed || !claimed || !equalBytes(claimed, revealed)) {
       hs.destroy();

@@ -1,0 +1,37 @@
+/**
+ * A BitTorrent Mainline DHT node (BEP 5, BEP 44 and the BEP 42 `ip` field) over any datagram
+ * Transport: UDP, or an in-memory network on virtual time that holds 100,000 nodes.
+ *
+ * @example Join a local swarm, put a signed item, get it back
+ * ```ts
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * import { createTestnet, encode, signedBuffer, startNode } from "./mod.ts";
+ *
+ * const swarm = await createTestnet(20);
+ * const node = await startNode({ host: "127.0.0.1", bootstrap: swarm.bootstrap });
+ * await node.bootstrap();
+ * const seed = crypto.getRandomValues(new Uint8Array(32));
+ * const v = new TextEncoder().encode("hello");
+ * const sig = ed25519.sign(signedBuffer(1, encode(v)), seed);
+ * const { target } = await node.put({ k: ed25519.getPublicKey(seed), seq: 1, v, sig });
+ * const { item } = await node.get(target); // item.v, item.seq, item.sig, item.raw
+ * node.destroy();
+ * swarm.destroy();
+ * ```
+ * @module
+ */
+export { type BDict, type BInput, type BValue, BencodeError, decode, encode, tryDecode } from "./bencode.ts";
+export { ALPHA, BOOTSTRAP, ERR, K, LIMITS, type Limits } from "./constants.ts";
+export { immutableTarget, type Item, mutableTarget, type PutItem, signedBuffer, verifyItem } from "./item.ts";
+export type { NodeInfo } from "./krpc.ts";
+export type { LookupStats } from "./lookup.ts";
+export {
+  type AnnounceResult, DhtNode, type DhtOptions, type DhtState, type DhtStats, type GetOptions, type GetResult,
+  type PeersResult, type PutResult,
+} from "./node.ts";
+export { QueryError } from "./rpc.ts";
+export { SimNetwork, type SimOptions, SimTransport, VirtualClock } from "./sim.ts";
+export type { Contact } from "./table.ts";
+export { createSimnet, createTestnet, type Simnet, startNode, type Testnet } from "./testnet.ts";
+export { type Address, type Clock, systemClock, type Transport } from "./transport.ts";
+export { UdpTransport } from "./udp.ts";
