@@ -25,6 +25,7 @@ import { ERR } from "./dht/constants.ts";
 import type { Item } from "./dht/item.ts";
 import type { DhtNode } from "./dht/node.ts";
 import { type Clock, systemClock } from "./dht/transport.ts";
+import { ChatError } from "./errors.ts";
 
 /** PROTOCOL §4: republish every 30 minutes (BEP 44 items may expire after 2 hours). */
 export const REPUBLISH_EVERY = 30 * 60_000;
@@ -198,7 +199,9 @@ export type LookupResult = LookupFound | LookupNotFound;
  * Finds the contact record of `publicKey` (PROTOCOL §4): a BEP 44 get on SHA-1(A') for period p,
  * then p − 1, then p + 1. Every answer goes through the acceptance checks of `openRecord` (key,
  * size, signature, decryption, `t` within [now − 2 h, now + 5 min]); the highest valid seq wins,
- * and anything else is dropped and counted, never returned.
+ * and anything else is dropped and counted, never returned. Throws ChatError.network (exit 3)
+ * if no node answered at all. A DHT node with an empty table starts from its bootstrap list, so
+ * a one-shot lookup needs no `bootstrap()` first.
  */
 export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array, opts: LookupOptions = {}): Promise<LookupResult> {
   const now = opts.now ?? Date.now;
@@ -241,6 +244,10 @@ async function lookupPeriod(
   });
   tally.queried += result.stats.queries;
   tally.rejected += result.rejected;
+  // Nobody answered the first get: with no network, p − 1 and p + 1 would only time out too.
+  if (result.stats.responses === 0 && tally.periods.length === 1) {
+    throw ChatError.network("No DHT node answered the lookup", "Check the network, or pass --bootstrap host:port of a reachable node");
+  }
   return result.item ? (opened.get(result.item) ?? open(result.item)) : undefined;
 }
 

@@ -31,7 +31,12 @@ const json = (stdout: string) => JSON.parse(stdout.trim());
  * the signal (code null) even when the child handled it and exited 0 (Deno 2.9, after
  * denoland/deno#32081); signalling by pid leaves the real exit status visible.
  */
-const terminate = (child: ChildProcess) => child.exitCode === null && child.signalCode === null && process.kill(child.pid!, "SIGTERM");
+function terminate(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid!, "SIGTERM");
+  } catch { /* it exited meanwhile */ }
+}
 
 /** The first `n` lines a running process prints; fails if it exits first or `timeoutMs` pass. */
 function readLines(child: ChildProcess, n: number, timeoutMs = 20_000): Promise<string[]> {

@@ -14,10 +14,11 @@ import {
 } from "../src/crypto/record.ts";
 import { type BDict, encode, isBytes } from "../src/dht/bencode.ts";
 import { encodeNodes, encodeResponse, parseMessage } from "../src/dht/krpc.ts";
-import type { DhtNode } from "../src/dht/node.ts";
+import { DhtNode } from "../src/dht/node.ts";
 import { compareDistance } from "../src/dht/table.ts";
 import { createSimnet, type Simnet } from "../src/dht/testnet.ts";
 import type { Address as NetAddress, Clock } from "../src/dht/transport.ts";
+import { ChatError } from "../src/errors.ts";
 
 const test = suite("contact: announce and lookup on the simulator");
 
@@ -97,6 +98,20 @@ test("a record left by an earlier run with a clock ahead is superseded, not foug
   assert.is(r.seq, ahead + 1, "one above the seq found on the DHT");
   assert.is(r.stored, 8);
   assertFound(await lookupAt(me, wall(0, 11)), [ADDRESS], P);
+});
+
+test("a lookup that no node answers is a network error (exit 3), not a miss", async () => {
+  const lonely = new DhtNode({
+    transport: sim.net.transport(), clock: sim.net.clock, maintenance: false, bootstrap: [{ host: "10.254.0.1", port: 6881 }],
+  });
+  try {
+    // The rejection is caught before `until` sees it: until() attaches no handler while it runs timers.
+    const error = await run(lookup(lonely, generateIdentity().publicKey, { now: clockAt(wall(0, 1)) }).then(() => null, (e: unknown) => e));
+    assert.instance(error, ChatError);
+    assert.is((error as ChatError).exitCode, 3);
+  } finally {
+    lonely.destroy();
+  }
 });
 
 // ---- periods and clock skew ---------------------------------------------------------------------
@@ -228,7 +243,7 @@ test("no datagram of an announce or a lookup carries the identity key or the add
   const looked = await capture(() => lookupAt(me, wall(0, 56)));
   assertFound(looked.result, [ADDRESS], P);
   const answers = looked.datagrams.map(parseMessage).filter((m) => m?.y === "r" && isBytes(m.r["v"]));
-  assert.ok(answers.length >= 8, "the capture holds the records served");
+  assert.ok(answers.length >= 1, "the capture holds the records served");
   assertNothingLeaks(looked.datagrams, me, ADDRESS, "lookup");
 });
 

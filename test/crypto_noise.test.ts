@@ -3,7 +3,18 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { CipherState, HandshakeState, SymmetricState, type HandshakePattern, type KeyPair } from "../src/crypto/noise.ts";
+import { bytesToHex as hex, randomBytes } from "@noble/hashes/utils.js";
+import {
+  CipherState,
+  HandshakeState,
+  SymmetricState,
+  type HandshakePattern,
+  type KeyPair,
+  _nativeX25519,
+  _nobleX25519,
+  _useX25519,
+  type X25519,
+} from "../src/crypto/noise.ts";
 
 type NoiseVector = {
   protocol_name: string;
@@ -62,8 +73,21 @@ function handshake(pattern: HandshakePattern): [HandshakeState, HandshakeState] 
 
 const vec = suite("crypto/noise vectors (cacophony)");
 
-for (const v of vectors) {
-  vec(`${v.protocol_name}: every message, handshake hash, transport`, () => {
+/** Every X25519 this runtime has: each one runs every vector. */
+const implementations: X25519[] = [_nobleX25519, ...(_nativeX25519 ? [_nativeX25519] : [])];
+
+/** `fn` with every handshake on `impl`, restoring the default afterwards. */
+const using = (impl: X25519, fn: () => void) => () => {
+  const previous = _useX25519(impl);
+  try {
+    fn();
+  } finally {
+    _useX25519(previous);
+  }
+};
+
+for (const impl of implementations) for (const v of vectors) {
+  vec(`${v.protocol_name} (${impl.name}): every message, handshake hash, transport`, using(impl, () => {
     const [init, resp] = sides(v);
     const count = v.messages.length;
     let transport: { send: CipherState; recv: CipherState }[] | undefined;
@@ -95,9 +119,9 @@ for (const v of vectors) {
     assert.ok(transport, "handshake completed");
     assert.is(hsMessages, patternOf(v.protocol_name) === "XX" ? 3 : 2);
     assert.ok(count > hsMessages, "vector has transport messages");
-  });
+  }));
 
-  vec(`${v.protocol_name}: explicit-nonce transport equals counter transport`, () => {
+  vec(`${v.protocol_name} (${impl.name}): explicit-nonce transport equals counter transport`, using(impl, () => {
     const [init, resp] = sides(v);
     let i = 0;
     while (!init.isComplete) {
@@ -113,10 +137,106 @@ for (const v of vectors) {
     assert.is(bytesToHex(ct), first.ciphertext);
     assert.is(bytesToHex(r1.decryptWithNonce(0n, new Uint8Array(0), ct)), first.payload);
     assert.throws(() => r1.decryptWithNonce(1, new Uint8Array(0), ct), /authentication/);
-  });
+  }));
 }
 
 vec.run();
+
+const native = suite("crypto/noise X25519: node:crypto gives noble's answer, faster");
+
+/** The bytes, or "throws": what a handshake would see. */
+const outcome = (impl: X25519, kp: KeyPair, publicKey: Uint8Array) => {
+  try {
+    return hex(impl.dh(kp, publicKey));
+  } catch {
+    return "throws";
+  }
+};
+
+native("used wherever the runtime offers node:crypto synchronously (Node ≥ 20.16, Deno 2)", () => {
+  const process = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
+  if (typeof process?.getBuiltinModule !== "function") return; // a runtime without it: noble only
+  assert.is(_nativeX25519?.name, "node:crypto");
+  const previous = _useX25519(_nobleX25519);
+  assert.is(previous, _nativeX25519, "the default");
+  _useX25519(previous);
+});
+
+native("random secrets with random keys and random bytes: the same shared secret", () => {
+  if (!_nativeX25519) return;
+  const fallbacks = _nativeX25519.fallbacks;
+  for (let i = 0; i < 300; i++) {
+    const secretKey = randomBytes(32); // unclamped: both clamp
+    const kp = { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+    const other = i % 2 ? x25519.keygen().publicKey : randomBytes(32); // random bytes: top bit, twist, u ≥ p
+    const expected = outcome(_nobleX25519, kp, other);
+    assert.is.not(expected, "throws");
+    assert.is(outcome(_nativeX25519, kp, other), expected, `case ${i}`);
+  }
+  assert.is(_nativeX25519.fallbacks, fallbacks, "node:crypto computed every one itself");
+});
+
+native("low-order and non-canonical public keys: the same answer (a throw for every low-order one)", () => {
+  if (!_nativeX25519) return;
+  const p = (1n << 255n) - 19n;
+  const le = (n: bigint) => hexToBytes(n.toString(16).padStart(64, "0")).reverse();
+  const order8 = ["e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"];
+  const lowOrder = [le(0n), le(1n), le(p - 1n), le(p), le(p + 1n), ...order8.map(hexToBytes)];
+  const withTopBit = (b: Uint8Array) => b.map((x, i) => (i === 31 ? x | 0x80 : x));
+  const kp = x25519.keygen();
+  const fallbacks = _nativeX25519.fallbacks as number;
+  for (const u of [...lowOrder, ...lowOrder.map(withTopBit)]) {
+    assert.is(outcome(_nobleX25519, kp, u), "throws", hex(u));
+    assert.is(outcome(_nativeX25519, kp, u), "throws", hex(u));
+  }
+  assert.is(_nativeX25519.fallbacks, fallbacks + 2 * lowOrder.length, "noble decided every low-order one");
+  for (const u of [le(9n), le(p + 9n), le((1n << 255n) - 1n), withTopBit(le(9n)), withTopBit(le(p - 2n)), le(p - 2n)]) {
+    const expected = outcome(_nobleX25519, kp, u);
+    assert.is.not(expected, "throws");
+    assert.is(outcome(_nativeX25519, kp, u), expected, hex(u));
+  }
+  assert.is(_nativeX25519.fallbacks, fallbacks + 2 * lowOrder.length, "node:crypto computed the others itself");
+});
+
+native("keygen: a fresh pair each time, whose public key noble derives from its secret", () => {
+  if (!_nativeX25519) return;
+  const seen = new Set<string>();
+  const fallbacks = _nativeX25519.fallbacks;
+  for (let i = 0; i < 20; i++) {
+    const kp = _nativeX25519.keygen();
+    assert.equal(kp.publicKey, x25519.getPublicKey(kp.secretKey));
+    seen.add(hex(kp.secretKey));
+  }
+  assert.is(seen.size, 20);
+  assert.is(_nativeX25519.fallbacks, fallbacks, "node:crypto made every one");
+});
+
+native("IK handshakes across implementations: node:crypto on one side, noble on the other", () => {
+  if (!_nativeX25519) return;
+  /** `fn()` with every handshake on `impl`. */
+  const on = <T>(impl: X25519, fn: () => T): T => {
+    const previous = _useX25519(impl);
+    try {
+      return fn();
+    } finally {
+      _useX25519(previous);
+    }
+  };
+  for (const [initiator, responder] of [[_nativeX25519, _nobleX25519], [_nobleX25519, _nativeX25519]] as const) {
+    const sr = x25519.keygen();
+    const si = x25519.keygen();
+    const init = new HandshakeState({ pattern: "IK", initiator: true, prologue: new Uint8Array(0), s: si, rs: sr.publicKey });
+    const resp = new HandshakeState({ pattern: "IK", initiator: false, prologue: new Uint8Array(0), s: sr });
+    const m1 = on(initiator, () => init.writeMessage(Uint8Array.of(1)));
+    assert.equal(on(responder, () => resp.readMessage(m1)), Uint8Array.of(1));
+    const m2 = on(responder, () => resp.writeMessage(new Uint8Array(0)));
+    on(initiator, () => init.readMessage(m2));
+    assert.ok(init.isComplete && resp.isComplete);
+    assert.equal(init.handshakeHash, resp.handshakeHash);
+  }
+});
+
+native.run();
 
 const hs = suite("crypto/noise handshake");
 

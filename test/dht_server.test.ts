@@ -210,6 +210,20 @@ test("a querying node is pinged back and joins the table only after it answers",
   await b.settle();
   assert.equal(b.node.table.get(p.id)?.host, p.host);
   assert.is(hex(b.node.table.get(p.id)!.id), hex(p.id));
+  const ro = b.peer();
+  const answers = await ro.sendRaw(encode({ t: bytes("ro"), y: "q", q: "ping", ro: 1, a: { id: ro.id } }));
+  assert.is(answers.length, 1, "a read-only node (BEP 43) is answered, and not pinged back");
+});
+
+test("a read-only node answers no query and marks its own ro", async () => {
+  const b = new Bench({ readOnly: true });
+  const p = b.peer();
+  assert.is(await p.query("ping", {}), null);
+  const sent: Uint8Array[] = [];
+  p.transport.onMessage((buf) => sent.push(buf));
+  void b.node.ping(p.transport.address()).catch(() => {});
+  await b.settle();
+  assert.is(Buffer.from(sent[0]!).toString("latin1").includes("2:roi1e"), true);
 });
 
 test.run();

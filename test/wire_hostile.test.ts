@@ -50,7 +50,7 @@ async function dropped(
 }
 
 /** Message 1 from `from` to `to` whose payload claims the identity `i`. */
-const forge = (from: Identity, to: Node, i: Uint8Array) =>
+const claiming = (from: Identity, to: Node, i: Uint8Array) =>
   new Initiation(from, to.identity.x25519.publicKey, 5, 0, encodeInitiationPayload({ identity: i, timestamp: 1 })).packet;
 
 const datagrams = (net: SimNet, from: Node, type: number) => net.log.filter((d) => d.from === from.address && d.data[0] === type);
@@ -147,7 +147,7 @@ test("message 1 whose i has a torsion component: only the holder of the key's se
     encodeInitiationPayload({ identity: plusTorsion(mallory.publicKey), timestamp: time.now })).packet;
   await dropped(ctx, b, forged, "identity", from);
   // The neutral element (no u at all) and a point of order 4 (u = 1, a low-order static key).
-  await dropped(ctx, b, forge(mallory, b, Uint8Array.of(1, ...new Uint8Array(31))), "identity", from);
+  await dropped(ctx, b, claiming(mallory, b, Uint8Array.of(1, ...new Uint8Array(31))), "identity", from);
   await dropped(ctx, b, claim(new Uint8Array(32), mallory.x25519.secretKey, 7), "decrypt", from);
   // Her own key plus a torsion point with the matching static key: B's clamped DH ignores the
   // torsion, so this authenticates, as an alias that no honest key is and that only she can use.

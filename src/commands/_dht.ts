@@ -64,8 +64,11 @@ export function saveState(stateDir: string | undefined, node: DhtNode): void {
   }
 }
 
-/** Binds a node for the global options (bootstrap, port, state directory). */
-export async function openNode(opts: DhtOptions): Promise<DhtNode> {
+/**
+ * Binds a node for the global options (bootstrap, port, state directory). A one-shot command
+ * runs it read-only (BEP 43): the DHT does not keep a node that is about to exit.
+ */
+export async function openNode(opts: DhtOptions, readOnly = false): Promise<DhtNode> {
   const bootstrap = bootstrapList(opts.bootstrap);
   const state = loadState(opts.stateDir);
   try {
@@ -73,6 +76,7 @@ export async function openNode(opts: DhtOptions): Promise<DhtNode> {
       ...(opts.port === undefined ? {} : { port: opts.port }),
       ...(bootstrap ? { bootstrap } : {}),
       ...(state ? { state } : {}),
+      readOnly,
     });
   } catch (err) {
     throw ChatError.input("CANNOT_BIND", `Cannot bind UDP port ${opts.port ?? 0}: ${(err as Error).message}`,

@@ -35,7 +35,7 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const [verb, arg] = args;
   const action = verb === "ping" ? ping : verb === "find-node" ? findNode : verb === "get" ? get : verb === "put" ? put : null;
   if (!action) throw ChatError.input("USAGE", verb ? `Unknown dht command "${verb}"` : "No dht command given", USAGE);
-  const node = await openNode(opts);
+  const node = await openNode(opts, true);
   try {
     return await withTimeout(opts.timeout, `dht ${verb}`, action(node, arg, opts));
   } finally {

@@ -25,10 +25,8 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const publicKey = parsePublicKey(text);
   const node = await openNode(opts);
   try {
-    const result = await withTimeout(opts.timeout, "lookup", (async () => {
-      await node.bootstrap();
-      return lookup(node, publicKey);
-    })());
+    // No separate bootstrap: the lookup itself starts from the bootstrap list (and exits 3 if none answers).
+    const result = await withTimeout(opts.timeout, "lookup", lookup(node, publicKey));
     print(resultJson(result));
     if (!result.found) log("hint: no valid record: is the peer announcing (chat listen, chat announce)? Records live up to 2 hours");
     return result.found ? 0 : 1;

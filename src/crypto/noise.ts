@@ -269,6 +269,8 @@ export interface X25519 {
   /** Throws on a low-order public key (all-zero output), as noble does. */
   dh(kp: KeyPair, publicKey: Uint8Array): Uint8Array;
   keygen(): KeyPair;
+  /** How many answers node:crypto left to noble (node:crypto only; for tests). */
+  readonly fallbacks?: number;
 }
 
 export const _nobleX25519: X25519 = {
@@ -300,8 +302,9 @@ const _hex = (hex: string) => Uint8Array.from(hex.match(/../g) as string[], (h) 
 
 /**
  * X25519 by node:crypto, where the runtime hands it out synchronously (`process.getBuiltinModule`:
- * Node ≥ 20.16, Deno 2; nothing is imported, so this module still runs anywhere). It is 6–12× faster
- * than noble with the key import (scripts/bench), and a handshake does five X25519 a side. noble
+ * Node ≥ 20.16, Deno 2; nothing is imported, so this module still runs anywhere). With the key
+ * import, Node 20 does ~12,500 a second (noble ~980) and Deno 2.9 ~14,000 (noble ~2,400), and a
+ * handshake does five X25519 a side. noble
  * decides every failure: whatever node:crypto throws, and an all-zero output, is answered by noble
  * (which throws on a low-order key, or answers), so the two differ in speed only. A runtime whose
  * answer to RFC 7748 §6.1 is wrong is not used. node:crypto keeps its copy of a secret until garbage
@@ -317,6 +320,7 @@ function _loadNativeX25519(): X25519 | undefined {
   }
   if (typeof crypto?.diffieHellman !== "function" || typeof crypto.generateKeyPairSync !== "function") return undefined;
   const native = crypto;
+  let fallbacks = 0;
   const dh = (kp: KeyPair, publicKey: Uint8Array): Uint8Array => {
     let shared: Uint8Array;
     try {
@@ -330,9 +334,13 @@ function _loadNativeX25519(): X25519 | undefined {
       shared = Uint8Array.from(out);
       wipe(out);
     } catch {
+      fallbacks++;
       return _nobleX25519.dh(kp, publicKey);
     }
-    if (shared.length !== DHLEN || shared.every((b) => b === 0)) return _nobleX25519.dh(kp, publicKey);
+    if (shared.length !== DHLEN || shared.every((b) => b === 0)) {
+      fallbacks++;
+      return _nobleX25519.dh(kp, publicKey);
+    }
     return shared;
   };
   const keygen = (): KeyPair => {
@@ -345,13 +353,15 @@ function _loadNativeX25519(): X25519 | undefined {
         pkcs8.length === X25519_PKCS8.length + DHLEN && equalBytes(pkcs8.subarray(0, X25519_PKCS8.length), X25519_PKCS8) &&
         spki.length === X25519_SPKI.length + DHLEN && equalBytes(spki.subarray(0, X25519_SPKI.length), X25519_SPKI)
       ) {
-        return { secretKey: pkcs8.slice(X25519_PKCS8.length), publicKey: spki.slice(X25519_SPKI.length) };
+        // Copies (a Buffer's slice() is a view, and pkcs8 is wiped below).
+        return { secretKey: Uint8Array.from(pkcs8.subarray(X25519_PKCS8.length)), publicKey: Uint8Array.from(spki.subarray(X25519_SPKI.length)) };
       }
     } catch {
       // noble below
     } finally {
       wipe(pkcs8);
     }
+    fallbacks++;
     return _nobleX25519.keygen();
   };
   try {
@@ -361,15 +371,22 @@ function _loadNativeX25519(): X25519 | undefined {
     };
     const bob = _hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
     const expected = _hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
-    const native = crypto.diffieHellman({
+    const answer = crypto.diffieHellman({
       privateKey: crypto.createPrivateKey({ key: { kty: "OKP", crv: "X25519", x: _b64url(rfc7748.publicKey), d: _b64url(rfc7748.secretKey) }, format: "jwk" }),
       publicKey: crypto.createPublicKey({ key: { kty: "OKP", crv: "X25519", x: _b64url(bob) }, format: "jwk" }),
     });
-    if (!equalBytes(Uint8Array.from(native), expected)) return undefined;
+    if (!equalBytes(Uint8Array.from(answer), expected)) return undefined;
   } catch {
     return undefined;
   }
-  return { name: "node:crypto", dh, keygen };
+  return {
+    name: "node:crypto",
+    dh,
+    keygen,
+    get fallbacks() {
+      return fallbacks;
+    },
+  };
 }
 
 /** node:crypto's X25519, or undefined in a runtime without it (tests compare it with noble). */

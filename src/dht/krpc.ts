@@ -11,7 +11,8 @@ export interface NodeInfo extends Address {
 }
 
 export type Message =
-  | { y: "q"; t: Uint8Array; q: string; a: BDict; id: Uint8Array }
+  /** `ro`: the sender is a read-only node (BEP 43): answer it, never add it to a routing table. */
+  | { y: "q"; t: Uint8Array; q: string; a: BDict; id: Uint8Array; ro: boolean }
   | { y: "r"; t: Uint8Array; r: BDict; id: Uint8Array; ip: Address | null }
   | { y: "e"; t: Uint8Array; code: number; message: string }
   /** A query we can still answer, with error 203: it has a transaction id but a broken body. */
@@ -34,7 +35,7 @@ export function parseMessage(buf: Uint8Array): Message | null {
     if (!isDict(a)) return { y: "bad", t, message: "Missing a" };
     const id = a["id"];
     if (!isId(id)) return { y: "bad", t, message: "Missing or bad a.id" };
-    return { y, t, q, a, id };
+    return { y, t, q, a, id, ro: m["ro"] === 1 };
   }
   if (y === "r") {
     const r = m["r"];
@@ -51,8 +52,8 @@ export function parseMessage(buf: Uint8Array): Message | null {
   return null;
 }
 
-export function encodeQuery(t: Uint8Array, q: string, a: BDict): Uint8Array {
-  return encode({ a, q, t, v: CLIENT_VERSION, y: "q" });
+export function encodeQuery(t: Uint8Array, q: string, a: BDict, readOnly = false): Uint8Array {
+  return encode({ a, q, ro: readOnly ? 1 : undefined, t, v: CLIENT_VERSION, y: "q" });
 }
 
 /** A response, with the requester's address as we see it (BEP 42 `ip`). */

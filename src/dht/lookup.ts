@@ -187,9 +187,7 @@ class Lookup {
       this._stats.responses++;
       this._maxRtt = Math.max(this._maxRtt, reply.rtt);
       const node = c?.node ?? { id: reply.id, host: to.host, port: to.port };
-      // A bootstrap node may already be a candidate, learned from another answer meanwhile.
-      const known = c ?? this._ids.get(bytesKey(reply.id));
-      const answered = known === undefined ? this._add(node, hop) : known && known.state !== ASKING ? known : null;
+      const answered = c ?? this._bootstrapCandidate(node, hop);
       if (answered) {
         answered.node = node;
         answered.state = ANSWERED;
@@ -198,6 +196,13 @@ class Lookup {
       this._absorb(reply, node, hop);
     };
     this._query(to, this._o.q, this._o.a, expect).then(settle, () => settle(null));
+  }
+
+  /** A bootstrap node that answered: a new candidate, or one learned meanwhile from another answer. */
+  private _bootstrapCandidate(node: NodeInfo, hop: number): Candidate | null {
+    const known = this._ids.get(bytesKey(node.id));
+    if (known === undefined) return this._add(node, hop);
+    return known && known.state !== ASKING ? known : null;
   }
 
   private _absorb(reply: Reply, node: NodeInfo, hop: number): void {

@@ -40,6 +40,11 @@ export interface DhtOptions {
   limits?: Partial<Limits>;
   /** Periodic bucket refresh and storage expiry (default true). */
   maintenance?: boolean;
+  /**
+   * BEP 43 read-only node, for short-lived clients (one command, then exit): answers no query and
+   * marks its own `ro`, so that other nodes do not fill their tables with a node about to leave.
+   */
+  readOnly?: boolean;
   /** Resolves bootstrap host names (default: node:dns). */
   resolve?: (host: string) => Promise<string>;
 }
@@ -147,6 +152,7 @@ export class DhtNode {
       transport: this.transport, clock: this.clock,
       ...(opts.timeout === undefined ? {} : { timeout: opts.timeout }),
       ...(opts.maxInflight === undefined ? {} : { maxInflight: opts.maxInflight }),
+      readOnly: opts.readOnly ?? false,
     });
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
     this.table = new RoutingTable(this.id, this.k);
@@ -197,6 +203,7 @@ export class DhtNode {
       if (!this._rpc.settle(msg, from)) this._dropped.unmatched++;
       return;
     }
+    if (this._rpc.readOnly) return;
     // Handlers answer bad input with error tuples; this net only keeps a bug from killing the node.
     try {
       this._onQuery(msg, from, buf.length);
@@ -214,7 +221,7 @@ export class DhtNode {
     const method = METHODS.has(msg.q) ? msg.q : "other";
     this._received[method] = (this._received[method] ?? 0) + 1;
     this._dispatch(msg, from, size);
-    this._pingBack(msg.id, from);
+    if (!msg.ro) this._pingBack(msg.id, from);
   }
 
   private _dispatch(msg: Query, from: Address, size: number): void {
@@ -397,7 +404,9 @@ export class DhtNode {
     // Until the table has k contacts, also ask the saved nodes and the bootstrap routers.
     if (seeds.length < this.k) {
       seeds = [...seeds, ...this._saved];
-      unknown = this._resolved ??= await this._resolveAll(this._bootstrap);
+      // Names resolve once; an empty result (offline, no DNS) is retried on the next lookup.
+      if (!this._resolved?.length) this._resolved = await this._resolveAll(this._bootstrap);
+      unknown = this._resolved;
     }
     return lookup((to, q2, a2, expect) => this._query(to, q2, a2, expect), this.clock, {
       target, q, a, seeds, unknown, self: this.id, k: this.k, alpha: this.alpha, slowAfter: this._slowAfter,

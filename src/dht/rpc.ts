@@ -49,11 +49,14 @@ export interface RpcOptions {
   clock: Clock;
   timeout?: number;
   maxInflight?: number;
+  /** BEP 43: mark our queries `ro`, so that nobody adds us to a routing table. */
+  readOnly?: boolean;
 }
 
 export class Rpc {
   readonly timeout: number;
   readonly maxInflight: number;
+  readonly readOnly: boolean;
   /** Counters for stats and benchmarks. */
   queries = 0;
   timeouts = 0;
@@ -70,6 +73,7 @@ export class Rpc {
     this.timeout = opts.timeout ?? QUERY_TIMEOUT;
     // Transaction ids are 16 bits: far more of them than queries in flight.
     this.maxInflight = Math.min(opts.maxInflight ?? MAX_INFLIGHT, 0x4000);
+    this.readOnly = opts.readOnly ?? false;
     this._tid = (Math.random() * 0x10000) | 0;
   }
 
@@ -128,7 +132,7 @@ export class Rpc {
     const tid = this._nextTid();
     const p: Pending = {
       tid, to, expect: opts.expect, retries: opts.retries ?? 0, resolve, reject,
-      buf: encodeQuery(new Uint8Array([tid >> 8, tid & 0xff]), q, a),
+      buf: encodeQuery(new Uint8Array([tid >> 8, tid & 0xff]), q, a, this.readOnly),
       sentAt: this._clock.now(), timer: null,
     };
     this._pending.set(tid, p);

@@ -137,13 +137,12 @@ export class Responder {
     const revealed = hs.remoteStatic;
     let claimed: Uint8Array | undefined;
     try {
-      // u = (1 + y)/(1 − y) of `i`, which must decode as a point (canonically), WITHOUT the torsion
-      // check of x25519FromEd25519Public (a scalar multiplication, ~1 ms on every initiation). The
-      // revealed static key is authenticated: message 1 decrypted under DH(our static, it), which
-      // takes its secret (or ours), and noise.ts refuses a low-order one. The points with the same
-      // u are ±(A + T), T a torsion point; for an honest (torsion-free) A only ±A, as before. A key
-      // with T ≠ 0 is no one's honest key, and only the holder of A's secret can claim it (our
-      // clamped DH ignores T): an alias of its own identity, worth no more than a fresh identity.
+      // u = (1 + y)/(1 − y) of `i` (which must decode canonically as a point), WITHOUT the torsion
+      // check of x25519FromEd25519Public (a scalar multiplication by L: ~1 ms per initiation). The
+      // static key u must equal is authenticated: message 1 decrypted under DH(our static, it),
+      // which takes its secret (or ours), and noise.ts refuses a low-order one. For `i` = A + T with
+      // T ≠ 0 a torsion point (no honest key is one), our clamped DH ignores T, so only the holder
+      // of A's secret gets this far: an alias of its own identity, worth no more than a fresh one.
       claimed = ed25519.utils.toMontgomery(fields.identity);
     } catch {
       claimed = undefined; // not a point, or y = 1 (the neutral element: no u)
