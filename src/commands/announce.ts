@@ -61,9 +61,11 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   }
   const node = await openNode(opts);
   try {
-    await withTimeout(opts.timeout, "bootstrap", node.bootstrap());
     if (every === undefined) {
-      const result = await withTimeout(opts.timeout, "announce", announce(node, identity, addresses ? { addresses } : {}));
+      const result = await withTimeout(opts.timeout, "announce", (async () => {
+        await node.bootstrap();
+        return announce(node, identity, addresses ? { addresses } : {});
+      })());
       print(announcedJson(result));
       if (result.stored === 0) {
         throw ChatError.failed("NOT_STORED", "No DHT node stored the record", "Check the bootstrap list; the closest nodes may be refusing writes");
@@ -78,7 +80,11 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
       onError: (err) => log(`announce failed: ${(err as Error).message}`),
     });
     try {
-      await announcer.start();
+      // --timeout bounds joining the DHT and the first publication; later ones retry on their own.
+      await withTimeout(opts.timeout, "announce", (async () => {
+        await node.bootstrap();
+        await announcer.start();
+      })());
       await stop.signal;
     } finally {
       stop.off();
