@@ -105,6 +105,11 @@ export function ownAddresses(dht: Pick<ContactDht, "address" | "externalAddress"
   return [{ host: unspecified ? "127.0.0.1" : bound.host, port: bound.port }];
 }
 
+/** An address as text: `ip:port`, IPv6 in brackets (`[2001:db8::1]:443`). */
+export function formatAddress(address: Address): string {
+  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
 /** The periods to publish at `nowSeconds`: p, and p + 1 in the last OVERLAP seconds of p. */
 export function announcePeriods(nowSeconds: number): number[] {
   const p = periodOf(nowSeconds);

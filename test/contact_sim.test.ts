@@ -5,7 +5,9 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Announcer, announce, announcePeriods, type AnnounceResult, lookup, ownAddresses, type LookupResult } from "../src/contact.ts";
+import {
+  Announcer, announce, announcePeriods, type AnnounceResult, formatAddress, lookup, type LookupResult, ownAddresses,
+} from "../src/contact.ts";
 import { blindIdentity, blindPublicKey, PERIOD, signExpanded } from "../src/crypto/blind.ts";
 import { encodeZBase32 } from "../src/crypto/zbase32.ts";
 import { generateIdentity, type Identity, x25519FromEd25519Public } from "../src/crypto/identity.ts";
@@ -445,7 +447,9 @@ test("the Announcer retries a publication that no node stored after a minute, an
   assert.match(String(errors[0]), /socket closed/);
 });
 
-test("default addresses: the DHT's external view, else the bound address", () => {
+test("addresses as text, and the default ones: the DHT's external view, else the bound address", () => {
+  assert.is(formatAddress({ host: "192.0.2.1", port: 80 }), "192.0.2.1:80");
+  assert.is(formatAddress({ host: "2001:db8::1", port: 443 }), "[2001:db8::1]:443");
   const external = { host: "198.51.100.7", port: 51413 };
   assert.equal(ownAddresses({ externalAddress: () => external, address: () => ({ host: "0.0.0.0", port: 6881 }) }), [external]);
   assert.equal(ownAddresses({ externalAddress: () => null, address: () => ({ host: "192.0.2.1", port: 6881 }) }), [{ host: "192.0.2.1", port: 6881 }]);

@@ -2,8 +2,8 @@
 // fresh with `--every DURATION` until SIGINT/SIGTERM, printing one line per publication.
 import { isIP } from "node:net";
 import { z } from "zod";
-import { type Address } from "../crypto/record.ts";
-import { announce, Announcer, type AnnounceResult } from "../contact.ts";
+import type { Address } from "../crypto/record.ts";
+import { announce, Announcer, type AnnounceResult, formatAddress } from "../contact.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
@@ -23,7 +23,7 @@ const MIN_EVERY = 1000;
 const MAX_EVERY = 2 * 3_600_000;
 
 /** `90s`, `30m`, `1h`, `1h30m`, `500ms` → milliseconds. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   const parts = /^(?:\d+(?:ms|s|m|h))+$/.test(text) ? [...text.matchAll(/(\d+)(ms|s|m|h)/g)] : [];
   const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit!]!, 0);
   if (parts.length === 0) {
@@ -36,7 +36,7 @@ export function parseDuration(text: string): number {
 }
 
 /** `--address`, repeatable or comma-separated: IP literals only (the record holds compact addresses). */
-export function parseAddresses(raw: string | string[]): Address[] {
+function parseAddresses(raw: string | string[]): Address[] {
   const addresses = [raw].flat().flatMap((text) => parseHostPorts(text, "--address"));
   for (const a of addresses) {
     if (!isIP(a.host)) throw ChatError.input("BAD_ADDRESS", `Cannot announce "${a.host}:${a.port}": expected an IP address, not a host name`);
@@ -44,8 +44,6 @@ export function parseAddresses(raw: string | string[]): Address[] {
   if (addresses.length > 8) throw ChatError.input("BAD_ADDRESS", `Cannot announce ${addresses.length} addresses: a record holds at most 8`);
   return addresses;
 }
-
-const formatAddress = (a: Address) => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 function announcedJson(r: AnnounceResult) {
   return { type: "announced", ...r, addresses: r.addresses.map(formatAddress), ms: Math.round(r.ms) };

@@ -16,13 +16,18 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   const addresses = opts.address === undefined ? undefined : [opts.address].flat().flatMap((a) => parseHostPorts(a, "--address"));
   const peer = await openPeer(opts);
   const stop = onSignal();
+  // Subscribed before announcing: a sender that knows our address need not wait for the record.
+  const messages = peer.messages();
+  let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
     const onAnnounce = (r: AnnounceResult) => print({ type: "announced", ...r });
     await peer.keepAnnounced({ ...(addresses ? { addresses } : {}), onAnnounce, onError: (e) => log(`announce failed: ${(e as Error).message}`) });
-    const messages = peer.messages();
+    void stop.signal.then((signal) => {
+      reason = signal;
+      return messages.return?.();
+    });
     let received = 0;
-    void stop.signal.then(() => messages.return?.());
     for await (const m of messages) {
       print({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt });
       if (opts.count !== undefined && ++received >= opts.count) break;
@@ -31,4 +36,5 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
     stop.off();
     peer.close();
   }
+  print({ type: "closed", reason });
 }

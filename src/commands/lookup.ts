@@ -1,13 +1,10 @@
 // `chat lookup PUBKEY`: the private DHT lookup of a contact record. Prints {"found":true,
 // "addresses":[…],…}, or {"found":false,…} and exits 1 when no valid record exists.
 import { parsePublicKey } from "../crypto/identity.ts";
-import type { Address } from "../crypto/record.ts";
-import { lookup, type LookupResult } from "../contact.ts";
+import { formatAddress, lookup, type LookupResult } from "../contact.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
 import { log, print } from "./_io.ts";
-
-const formatAddress = (a: Address) => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 function resultJson(r: LookupResult) {
   const stats = { queried: r.queried, ms: Math.round(r.ms), rejected: r.rejected };
