@@ -15,8 +15,9 @@
  */
 export { Peer, type PeerOptions, type SendOptions, type Sent } from "./src/peer.ts";
 export {
-  announce, Announcer, lookup,
-  type AnnounceOptions, type AnnounceResult, type AnnouncerOptions, type LookupOptions, type LookupResult,
+  announce, Announcer, formatAddress, lookup,
+  type AnnounceOptions, type AnnounceResult, type AnnouncerOptions, type ContactDht, type LookupFound, type LookupNotFound,
+  type LookupOptions, type LookupResult, type PeriodAnnouncement,
 } from "./src/contact.ts";
 export * from "./src/crypto/mod.ts";
 export { openSeed, sealSeed, type SealedSeed } from "./src/crypto/keyfile.ts";

@@ -217,7 +217,7 @@ console.log(`| ratio chat lookup / bittorrent-dht get | ${fmt(median(ours.contac
 const costs = cryptoCosts();
 console.log(`\nCrypto per lookup, measured alone: blinding (A' = h·A, K) ${fmt(costs.blind, 2)} ms, opening one record (signature, decryption, checks) ${fmt(costs.open, 2)} ms.\n`);
 
-console.log(`A cold \`chat lookup PUBKEY --bootstrap …\` process against the same swarm (${COLD_RUNS} runs; start-up, DHT bootstrap, lookup, exit).\n`);
+console.log(`A cold \`chat lookup PUBKEY --bootstrap …\` process against the same swarm (${COLD_RUNS} runs: start-up, the lookup starting from the bootstrap nodes, exit).\n`);
 console.log("| runtime | wall median ms | wall p95 ms | lookup inside (median ms) | `chat --version` (median ms) | found |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const [name, r, start] of [["Node", cold.node, cold.startNode], ["Deno", cold.deno, cold.startDeno]] as const) {

@@ -98,7 +98,8 @@ export async function withTimeout<T>(ms: number | undefined, what: string, work:
   }
 }
 
-export const formatAddress = (a: Address): string => `${a.host}:${a.port}`;
+import { formatAddress } from "../contact.ts";
+export { formatAddress };
 
 export const nodeJson = (n: NodeInfo) => ({ id: bytesToHex(n.id), address: formatAddress(n) });
 

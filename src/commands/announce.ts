@@ -36,7 +36,7 @@ function parseDuration(text: string): number {
 }
 
 /** `--address`, repeatable or comma-separated: IP literals only (the record holds compact addresses). */
-function parseAddresses(raw: string | string[]): Address[] {
+export function parseAddresses(raw: string | string[]): Address[] {
   const addresses = [raw].flat().flatMap((text) => parseHostPorts(text, "--address"));
   for (const a of addresses) {
     if (!isIP(a.host)) throw ChatError.input("BAD_ADDRESS", `Cannot announce "${a.host}:${a.port}": expected an IP address, not a host name`);
@@ -45,7 +45,8 @@ function parseAddresses(raw: string | string[]): Address[] {
   return addresses;
 }
 
-function announcedJson(r: AnnounceResult) {
+/** The `announced` event, as `chat announce` and `chat listen` print it. */
+export function announcedJson(r: AnnounceResult) {
   return { type: "announced", ...r, addresses: r.addresses.map(formatAddress), ms: Math.round(r.ms) };
 }
 

@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
-import { log, parseHostPorts, print, onSignal } from "./_io.ts";
+import { announcedJson, parseAddresses } from "./announce.ts";
+import { log, onSignal, print } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
 import { openPeer, PeerOptions } from "./_peer.ts";
 
@@ -13,7 +14,7 @@ const Options = PeerOptions.extend({
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
-  const addresses = opts.address === undefined ? undefined : [opts.address].flat().flatMap((a) => parseHostPorts(a, "--address"));
+  const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
   const peer = await openPeer(opts);
   const stop = onSignal();
   // Subscribed before announcing: a sender that knows our address need not wait for the record.
@@ -21,7 +22,7 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
-    const onAnnounce = (r: AnnounceResult) => print({ type: "announced", ...r });
+    const onAnnounce = (r: AnnounceResult) => print(announcedJson(r));
     await peer.keepAnnounced({ ...(addresses ? { addresses } : {}), onAnnounce, onError: (e) => log(`announce failed: ${(e as Error).message}`) });
     void stop.signal.then((signal) => {
       reason = signal;
