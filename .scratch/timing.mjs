@@ -1,1 +1,0 @@
-// crude per-test timing by wrapping uvu's test function
