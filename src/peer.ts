@@ -21,6 +21,8 @@ export interface PeerOptions {
   bootstrap?: readonly Address[] | false;
   /** A saved routing table, for a fast start. */
   state?: DhtState;
+  /** BEP 43 read-only: query the DHT but serve nobody, for short-lived clients such as `chat send`. */
+  readOnly?: boolean;
   /** A transport to use instead of binding UDP (the simulator, tests). */
   transport?: Transport;
   clock?: Clock;
@@ -62,6 +64,7 @@ export class Peer {
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.bootstrap === undefined ? {} : { bootstrap: opts.bootstrap }),
       ...(opts.state ? { state: opts.state } : {}),
+      ...(opts.readOnly ? { readOnly: true } : {}),
     });
     this.sessions = new SessionEndpoint({
       identity: opts.identity,

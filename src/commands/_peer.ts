@@ -11,8 +11,11 @@ export const PeerOptions = DhtOptions.extend({
 });
 export type PeerOptions = z.infer<typeof PeerOptions>;
 
-/** Opens a peer for the identity of `--identity`; joins the DHT unless `join` is false. */
-export async function openPeer(opts: PeerOptions, join = true): Promise<Peer> {
+/**
+ * Opens a peer for the identity of `--identity`; joins the DHT unless `join` is false. A
+ * short-lived client passes `readOnly` (BEP 43), so that no routing table keeps it once it is gone.
+ */
+export async function openPeer(opts: PeerOptions, { join = true, readOnly = false } = {}): Promise<Peer> {
   const identity = await loadIdentity(opts.identity, { passphraseEnv: opts.passphraseEnv });
   const bootstrap = bootstrapList(opts.bootstrap);
   const state = loadState(opts.stateDir);
@@ -21,6 +24,7 @@ export async function openPeer(opts: PeerOptions, join = true): Promise<Peer> {
     ...(opts.port === undefined ? {} : { port: opts.port }),
     ...(bootstrap ? { bootstrap } : {}),
     ...(state ? { state } : {}),
+    readOnly,
   });
   if (join) {
     try {

@@ -58,7 +58,8 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   if (!addresses && every === undefined) {
     log("note: without --address the record names this process's own UDP socket, which closes when it exits");
   }
-  const node = await openNode(opts);
+  // Publishing once (cron) is a one-shot client: BEP 43 read-only; --every keeps a full node.
+  const node = await openNode(opts, every === undefined);
   try {
     if (every === undefined) {
       const result = await withTimeout(opts.timeout, "announce", (async () => {

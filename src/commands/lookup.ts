@@ -20,7 +20,8 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const [text] = args;
   if (text === undefined) throw ChatError.input("USAGE", "lookup needs a public key", "Usage: chat lookup PUBKEY");
   const publicKey = parsePublicKey(text);
-  const node = await openNode(opts);
+  // A one-shot client: BEP 43 read-only, so no routing table keeps it once it is gone.
+  const node = await openNode(opts, true);
   try {
     // No separate bootstrap: the lookup itself starts from the bootstrap list (and exits 3 if none answers).
     const result = await withTimeout(opts.timeout, "lookup", lookup(node, publicKey));

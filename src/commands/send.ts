@@ -22,7 +22,7 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   if (key === undefined) throw ChatError.input("USAGE", "Missing PUBKEY", "Usage: chat send PUBKEY [TEXT] --identity FILE");
   const to = parsePublicKey(key);
   const direct = opts.address === undefined ? undefined : parseHostPorts(opts.address, "--address")[0];
-  const peer = await openPeer(opts, direct === undefined);
+  const peer = await openPeer(opts, { join: direct === undefined, readOnly: true });
   try {
     const address = direct ?? (await find(peer, to, opts.verbose === true));
     let failed = 0;
