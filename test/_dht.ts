@@ -1,6 +1,6 @@
 // Helpers of the DHT suites: a hand-driven KRPC peer on the simulated network, item signing.
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { type BDict, type BInput, decode, encode, isDict } from "../src/dht/bencode.ts";
+import { type BDict, type BInput, decode, encode, isDict } from "../src/bencode.ts";
 import { type PutItem, signedBuffer } from "../src/dht/item.ts";
 import { DhtNode, type DhtOptions } from "../src/dht/node.ts";
 import { SimNetwork, type SimTransport } from "../src/dht/sim.ts";

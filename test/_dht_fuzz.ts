@@ -2,7 +2,7 @@
 // (10 million): random bytes, mutated valid KRPC, and well-formed queries with random fields
 // (valid tokens included), from thousands of source addresses, into one node's datagram handler.
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { type BInput, decode, encode, isDict } from "../src/dht/bencode.ts";
+import { type BInput, decode, encode, isDict } from "../src/bencode.ts";
 import { signedBuffer } from "../src/dht/item.ts";
 import { DhtNode, type DhtStats } from "../src/dht/node.ts";
 import { seededRandom, VirtualClock } from "../src/dht/sim.ts";

@@ -14,7 +14,7 @@ import { generateIdentity, type Identity, x25519FromEd25519Public } from "../src
 import {
   type Address, bencodeBytes, bep44SignedBuffer, encodeCompactAddress, recordKey, recordLookup, type RecordItem, sealRecord,
 } from "../src/crypto/record.ts";
-import { type BDict, encode, isBytes } from "../src/dht/bencode.ts";
+import { type BDict, encode, isBytes } from "../src/bencode.ts";
 import { encodeNodes, encodeResponse, parseMessage } from "../src/dht/krpc.ts";
 import { DhtNode } from "../src/dht/node.ts";
 import { compareDistance } from "../src/dht/table.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import npmBencode from "bencode";
-import { BencodeError, type BInput, type BValue, decode, encode, isDict, tryDecode } from "../src/dht/bencode.ts";
+import { BencodeError, type BInput, type BValue, decode, encode, isDict, tryDecode } from "../src/bencode.ts";
 import { seededRandom } from "../src/dht/sim.ts";
 
 const test = suite("dht bencode");

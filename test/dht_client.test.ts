@@ -2,7 +2,7 @@
 // peers, state, bootstrap errors.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { encode } from "../src/dht/bencode.ts";
+import { encode } from "../src/bencode.ts";
 import { mutableTarget } from "../src/dht/item.ts";
 import { parseMessage } from "../src/dht/krpc.ts";
 import { DhtNode } from "../src/dht/node.ts";

@@ -7,7 +7,7 @@ import { seededRandom } from "../src/dht/sim.ts";
 import { createTestnet, startNode } from "../src/dht/testnet.ts";
 import { UdpTransport } from "../src/dht/udp.ts";
 import { fuzzNode } from "./_dht_fuzz.ts";
-import { encode } from "../src/dht/bencode.ts";
+import { encode } from "../src/bencode.ts";
 
 const test = suite("dht fuzz");
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { decode, encode } from "../src/dht/bencode.ts";
+import { decode, encode } from "../src/bencode.ts";
 import { CLIENT_VERSION } from "../src/dht/constants.ts";
 import { checkPutItem, immutableTarget, mutableTarget, signedBuffer, verifyItem } from "../src/dht/item.ts";
 import {

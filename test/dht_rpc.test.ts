@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { decode, encode, isDict } from "../src/dht/bencode.ts";
+import { decode, encode, isDict } from "../src/bencode.ts";
 import { parseMessage } from "../src/dht/krpc.ts";
 import { QueryError, Rpc } from "../src/dht/rpc.ts";
 import { SimNetwork, SimTransport } from "../src/dht/sim.ts";

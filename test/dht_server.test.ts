@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { type BDict, encode } from "../src/dht/bencode.ts";
+import { type BDict, encode } from "../src/bencode.ts";
 import { ERR, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
 import { immutableTarget, mutableTarget } from "../src/dht/item.ts";
 import { compareDistance } from "../src/dht/table.ts";

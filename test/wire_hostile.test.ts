@@ -4,7 +4,7 @@ import { ED25519_TORSION_SUBGROUP, ed25519 } from "@noble/curves/ed25519.js";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { Identity } from "../src/crypto/identity.ts";
-import { encodeDict } from "../src/wire/_bencode.ts";
+import { encode as encodeDict } from "../src/bencode.ts";
 import { DEFAULT_LIMITS, INITIATION_MAX, INITIATION_MIN, RESPONSE_LEN } from "../src/wire/constants.ts";
 import type { WireStats } from "../src/wire/endpoint.ts";
 import { encodeInitiationPayload } from "../src/wire/frames.ts";

@@ -9,7 +9,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import DHT from "bittorrent-dht";
-import { encode } from "../../src/dht/bencode.ts";
+import { encode } from "../../src/bencode.ts";
 import { signedBuffer } from "../../src/dht/item.ts";
 import { seededRandom } from "../../src/dht/sim.ts";
 import { createSimnet, createTestnet, startNode, trueClosest } from "../../src/dht/testnet.ts";

@@ -14,7 +14,7 @@ import { announce, lookup } from "../../src/contact.ts";
 import { periodOf } from "../../src/crypto/blind.ts";
 import { formatPublicKey, generateIdentity, type Identity } from "../../src/crypto/identity.ts";
 import { openRecord, recordLookup, sealRecord } from "../../src/crypto/record.ts";
-import { encode } from "../../src/dht/bencode.ts";
+import { encode } from "../../src/bencode.ts";
 import { signedBuffer } from "../../src/dht/item.ts";
 import type { DhtNode } from "../../src/dht/node.ts";
 import { createTestnet, startNode, type Testnet } from "../../src/dht/testnet.ts";

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import type { BValue } from "../dht/bencode.ts";
+import type { BValue } from "../bencode.ts";
 import type { NodeInfo } from "../dht/krpc.ts";
 import type { LookupStats } from "../dht/lookup.ts";
 import type { DhtNode, DhtState } from "../dht/node.ts";

@@ -9,7 +9,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { parsePublicKey } from "../crypto/identity.ts";
-import { encode } from "../dht/bencode.ts";
+import { encode } from "../bencode.ts";
 import { mutableTarget, signedBuffer } from "../dht/item.ts";
 import type { DhtNode } from "../dht/node.ts";
 import { ChatError } from "../errors.ts";

@@ -6,7 +6,7 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { _bdecode, _bencode, type BValue } from "./_bencode.ts";
+import { encode, isDict, tryDecode } from "../bencode.ts";
 import { abytes, ascii, concatBytes, equalBytes, randomBytes, u64be, wipe } from "./_utils.ts";
 import { blindIdentity, blindPublicKey, signExpanded, verify } from "./blind.ts";
 import type { Identity } from "./identity.ts";
@@ -156,15 +156,14 @@ export function encodeRecordPlaintext(content: RecordContent): Uint8Array {
     throw new RangeError(`A record holds at most ${MAX_ADDRESSES} addresses, got ${String(addresses?.length)}`);
   }
   if (!Number.isSafeInteger(t) || t < 0) throw new RangeError(`"t" expected a non-negative integer, got ${t}`);
-  return _bencode(new Map<string, BValue>([["a", addresses.map(encodeCompactAddress)], ["t", t]]));
+  return encode({ a: addresses.map(encodeCompactAddress), t });
 }
 
 /** Parses a record plaintext; unknown keys are ignored (PROTOCOL §4). Undefined if malformed. */
 export function decodeRecordPlaintext(bytes: Uint8Array): RecordContent | undefined {
-  const dict = _bdecode(abytes(bytes, undefined, "bytes"));
-  if (!(dict instanceof Map)) return undefined;
-  const a = dict.get("a");
-  const t = dict.get("t");
+  const dict = tryDecode(abytes(bytes, undefined, "bytes"));
+  if (!isDict(dict)) return undefined;
+  const { a, t } = dict;
   if (!Array.isArray(a) || a.length > MAX_ADDRESSES || typeof t !== "number" || t < 0) return undefined;
   const addresses: Address[] = [];
   for (const item of a) {

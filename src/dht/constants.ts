@@ -85,6 +85,3 @@ export const BOOTSTRAP = [
   { host: "dht.libtorrent.org", port: 25401 },
 ] as const;
 
-/** Decoder bounds for datagrams from the network. */
-export const MAX_DATAGRAM = 65_535;
-export const MAX_DEPTH = 32;

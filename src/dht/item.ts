@@ -1,7 +1,7 @@
 // BEP 44 items: targets, the signed buffer, and strict signature checks.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { type BInput, type BValue, encode } from "./bencode.ts";
+import { type BInput, type BValue, encode } from "../bencode.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
 import { equal } from "./rpc.ts";
 

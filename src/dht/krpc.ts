@@ -2,7 +2,7 @@
 // Parsing never throws: garbage is null, and a query that is broken but answerable is "bad"
 // so that the node can answer it with error 203.
 
-import { type BDict, type BValue, encode, isBytes, isDict, tryDecode } from "./bencode.ts";
+import { type BDict, type BValue, encode, isBytes, isDict, tryDecode } from "../bencode.ts";
 import { ADDRESS_LENGTH, CLIENT_VERSION, ID_LENGTH, NODE_LENGTH } from "./constants.ts";
 import type { Address } from "./transport.ts";
 

@@ -6,7 +6,7 @@
 // and it is "late": the lookup stops waiting for it and it no longer counts among the k closest
 // unless it answers. A lost datagram or a departed node then costs an extra query and a few
 // round trips instead of a full timeout.
-import type { BDict } from "./bencode.ts";
+import type { BDict } from "../bencode.ts";
 import { decodeNodes, type NodeInfo } from "./krpc.ts";
 import type { Reply } from "./rpc.ts";
 import { bytesKey } from "./store.ts";

@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-export { type BDict, type BInput, type BValue, BencodeError, decode, encode, tryDecode } from "./bencode.ts";
+export { type BDict, type BInput, type BValue, BencodeError, decode, encode, tryDecode } from "../bencode.ts";
 export { ALPHA, BOOTSTRAP, ERR, K, LIMITS, type Limits } from "./constants.ts";
 export { immutableTarget, type Item, mutableTarget, type PutItem, signedBuffer, verifyItem } from "./item.ts";
 export type { NodeInfo } from "./krpc.ts";

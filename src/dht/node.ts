@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
-import { type BDict, decode, encode, isBytes, isInt } from "./bencode.ts";
+import { type BDict, decode, encode, isBytes, isInt } from "../bencode.ts";
 import {
   ALPHA, BOOTSTRAP, ERR, K, KEY_LENGTH, LIMITS, type Limits, MAX_SALT, MAX_VALUE, NODE_LENGTH, REFRESH_EVERY, SIG_LENGTH, TICK,
   TOKEN_LENGTH, TOKEN_ROTATE,

@@ -1,7 +1,7 @@
 // KRPC transactions: ids, timeouts, retries, bounded concurrency. A reply completes a transaction
 // only if it comes from the address the query went to and, when we know whom we asked, carries
 // that node's id.
-import type { BDict } from "./bencode.ts";
+import type { BDict } from "../bencode.ts";
 import { MAX_INFLIGHT, QUERY_TIMEOUT } from "./constants.ts";
 import { encodeError, encodeQuery, encodeResponse, type Message } from "./krpc.ts";
 import type { Address, Clock, Transport } from "./transport.ts";

@@ -1,6 +1,6 @@
 // What a node stores for others: BEP 44 items and BEP 5 peers. Bounded in count, bytes and per
 // source IP; items expire 2 hours after their last put (BEP 44), peers 30 minutes after announcing.
-import type { BValue } from "./bencode.ts";
+import type { BValue } from "../bencode.ts";
 import { ITEM_TTL, type Limits, PEER_TTL } from "./constants.ts";
 import { compareDistance } from "./table.ts";
 

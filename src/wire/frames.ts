@@ -1,7 +1,7 @@
 // The plaintext of every data packet is one bencoded frame (PROTOCOL §6), and message 1 carries
 // one bencoded payload. Both are decoded exactly: the keys of their kind and nothing else, each
 // value of its type and range; anything else is `null`.
-import { type BValue, decodeDict, encodeDict } from "./_bencode.ts";
+import { type BDict, type BValue, encode as encodeDict, isDict, tryDecode } from "../bencode.ts";
 import { FRAGMENT_DATA, MAX_FRAGMENTS, MESSAGE_ID_LEN } from "./constants.ts";
 
 /** `{"y":"m"}`: fragment `index` of `count` of message `id`, sent at `sentAt` (unix ms). */
@@ -55,29 +55,37 @@ export function encodeFrame(frame: Frame): Uint8Array {
   }
 }
 
+/** A flat dict (no nested values) of at most `maxKeys` keys, with its size; null otherwise. */
+function decodeFlatDict(buf: Uint8Array, maxKeys: number): { dict: BDict; size: number } | null {
+  const dict = tryDecode(buf, { maxDepth: 1 });
+  if (!isDict(dict)) return null;
+  const size = Object.keys(dict).length;
+  return size <= maxKeys ? { dict, size } : null;
+}
+
 export function decodeFrame(buf: Uint8Array): Frame | null {
-  const dict = decodeDict(buf, 6);
-  const y = dict?.get("y");
+  const { dict, size } = decodeFlatDict(buf, 6) ?? {};
+  const y = dict?.["y"];
   if (!dict || !(y instanceof Uint8Array) || y.length !== 1) return null;
   switch (y[0]) {
     case Y.message: {
-      if (dict.size !== 6) return null;
+      if (size !== 6) return null;
       const frame = {
         type: "message" as const,
-        id: dict.get("i"),
-        index: dict.get("n"),
-        count: dict.get("c"),
-        sentAt: dict.get("s"),
-        data: dict.get("d"),
+        id: dict["i"],
+        index: dict["n"],
+        count: dict["c"],
+        sentAt: dict["s"],
+        data: dict["d"],
       };
       return validMessage(frame) ? frame : null;
     }
     case Y.ack: {
-      const id = dict.get("i");
-      return dict.size === 2 && id instanceof Uint8Array && id.length === MESSAGE_ID_LEN ? { type: "ack", id } : null;
+      const id = dict["i"];
+      return size === 2 && id instanceof Uint8Array && id.length === MESSAGE_ID_LEN ? { type: "ack", id } : null;
     }
     case Y.close:
-      return dict.size === 1 ? { type: "close" } : null;
+      return size === 1 ? { type: "close" } : null;
     default:
       return null;
   }
@@ -90,10 +98,10 @@ export function encodeInitiationPayload(payload: InitiationPayload): Uint8Array 
 }
 
 export function decodeInitiationPayload(buf: Uint8Array): InitiationPayload | null {
-  const dict = decodeDict(buf, 2);
-  const identity = dict?.get("i");
-  const timestamp = dict?.get("t");
-  if (dict?.size !== 2 || !(identity instanceof Uint8Array) || identity.length !== 32 || !isTime(timestamp)) return null;
+  const { dict, size } = decodeFlatDict(buf, 2) ?? {};
+  const identity = dict?.["i"];
+  const timestamp = dict?.["t"];
+  if (size !== 2 || !(identity instanceof Uint8Array) || identity.length !== 32 || !isTime(timestamp)) return null;
   return { identity, timestamp };
 }
 

@@ -1,4 +1,5 @@
-// Bencode (BEP 3): a strict decoder for bytes from the network and a small canonical encoder.
+// Bencode (BEP 3): a strict decoder for bytes from the network and a small canonical encoder,
+// shared by the DHT (KRPC), the contact record plaintext and session frames.
 //
 // The decoder accepts exactly one canonical encoding of each value, so that
 // encode(decode(x)) is byte-for-byte x (BEP 44 signatures cover re-encoded values):
@@ -6,7 +7,9 @@
 // dict keys unique and sorted by raw bytes, nothing after the value, bounded depth.
 // Dicts are null-prototype objects keyed by the latin1 form of the raw key bytes.
 
-import { MAX_DATAGRAM, MAX_DEPTH } from "./constants.ts";
+/** Default bounds of `decode`: the largest UDP datagram, and a nesting depth no protocol of ours needs. */
+const MAX_SIZE = 65_535;
+const MAX_DEPTH = 32;
 
 export type BValue = Uint8Array | number | bigint | BValue[] | BDict;
 export interface BDict {
@@ -34,7 +37,7 @@ export interface DecodeLimits {
 
 /** Decodes exactly one canonical bencoded value filling all of `buf`; throws BencodeError otherwise. */
 export function decode(buf: Uint8Array, limits: DecodeLimits = {}): BValue {
-  if (buf.length > (limits.maxSize ?? MAX_DATAGRAM)) throw new BencodeError("Input too large");
+  if (buf.length > (limits.maxSize ?? MAX_SIZE)) throw new BencodeError("Input too large");
   const d = new Decoder(buf, limits.maxDepth ?? MAX_DEPTH);
   const value = d.value(0);
   if (d.pos !== buf.length) throw new BencodeError(`Trailing bytes at ${d.pos}`);
