@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 
 const filter = process.env.CHAT_BENCH ?? "";
 const benches = readdirSync("scripts/bench").filter((f) => f.endsWith(".bench.ts") && f.includes(filter)).sort();
-if (spawnSync("node_modules/.bin/tsc", ["-p", "."], { stdio: "inherit" }).status !== 0) process.exit(1);
+if (spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" }).status !== 0) process.exit(1);
 let failed = 0;
 for (const f of benches) {
   const js = `dist/scripts/bench/${f.replace(/\.ts$/, ".js")}`;
