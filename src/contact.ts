@@ -168,6 +168,11 @@ async function publish(dht: ContactDht, identity: Identity, period: number, addr
 export interface LookupOptions {
   /** Unix time in milliseconds (default `Date.now`): injectable to test periods and clock skew. */
   now?: () => number;
+  /**
+   * Called with each record that passed every acceptance check, as it arrives: a sender can
+   * start its handshake at once instead of waiting for the lookup to settle on the highest seq.
+   */
+  onRecord?: (record: OpenedRecord) => void;
 }
 
 interface LookupCommon {
@@ -216,7 +221,7 @@ export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array
   for (const period of [p, p - 1, p + 1]) {
     if (period < 0) continue;
     common.periods.push(period);
-    const found = await lookupPeriod(dht, publicKey, period, now, common);
+    const found = await lookupPeriod(dht, publicKey, period, now, common, opts.onRecord);
     if (found) {
       return {
         found: true, ...common, addresses: found.addresses, announcedAt: found.t, seq: Number(found.seq), period, ms: now() - started,
@@ -228,6 +233,7 @@ export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array
 
 async function lookupPeriod(
   dht: Pick<ContactDht, "get">, publicKey: Uint8Array, period: number, now: () => number, tally: LookupCommon,
+  onRecord: ((record: OpenedRecord) => void) | undefined,
 ): Promise<OpenedRecord | undefined> {
   const context = recordLookup(publicKey, period);
   const opened = new WeakMap<Item, OpenedRecord>();
@@ -243,7 +249,10 @@ async function lookupPeriod(
   const result = await dht.get(context.target, {
     validate: (item) => {
       const record = open(item);
-      if (record) opened.set(item, record);
+      if (record) {
+        opened.set(item, record);
+        onRecord?.(record);
+      }
       return record !== undefined;
     },
   });

@@ -3,7 +3,7 @@
 // Datagrams starting with `d` (0x64, a bencoded dict) are KRPC; all others are session packets.
 import { formatPublicKey, parsePublicKey, type Identity } from "./crypto/identity.ts";
 import type { Address } from "./crypto/record.ts";
-import { announce, Announcer, lookup, type AnnounceResult, type LookupResult } from "./contact.ts";
+import { announce, Announcer, formatAddress, lookup, type AnnounceResult, type LookupOptions, type LookupResult } from "./contact.ts";
 import { DhtNode, type DhtState } from "./dht/node.ts";
 import type { Clock, Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
@@ -109,8 +109,8 @@ export class Peer {
   }
 
   /** Finds the addresses of a public key (z-base-32 or hex text, or its 32 bytes). */
-  lookup(publicKey: string | Uint8Array): Promise<LookupResult> {
-    return lookup(this.dht, toKey(publicKey));
+  lookup(publicKey: string | Uint8Array, opts: LookupOptions = {}): Promise<LookupResult> {
+    return lookup(this.dht, toKey(publicKey), opts);
   }
 
   /**
@@ -121,25 +121,34 @@ export class Peer {
     const key = toKey(publicKey);
     const to = formatPublicKey(key);
     const started = Date.now();
-    let candidates: Address[];
-    if (opts.address) candidates = [opts.address];
-    else if (this.sessions.hasSession(key)) return { address: this.sessions.sessionAddress(key) as Address, ...(await this.sessions.reply(key, text)), to, lookupMs: 0 };
-    else {
-      const found = await this.lookup(key);
-      if (!found.found) {
-        throw ChatError.failed("NOT_FOUND", `No contact record found for "${to}"`, "Is the peer running `chat listen`? Records live up to 2 hours");
-      }
-      candidates = found.addresses;
+    if (opts.address) return { ...(await this.sessions.sendMessage(key, opts.address, text)), to, address: opts.address, lookupMs: 0 };
+    if (this.sessions.hasSession(key)) {
+      return { address: this.sessions.sessionAddress(key) as Address, ...(await this.sessions.reply(key, text)), to, lookupMs: 0 };
     }
+    // The handshake starts with the first record that passes every check; the lookup goes on, and
+    // its final answer (the highest seq) is tried only if that record's addresses do not answer.
+    let first: (addresses: Address[]) => void = () => {};
+    const early = new Promise<Address[]>((resolve) => (first = resolve));
+    const settled = this.lookup(key, { onRecord: (r) => first(r.addresses) });
+    settled.catch(() => {});
+    const found = await Promise.race([early, settled.then((r) => (r.found ? r.addresses : []))]);
     const lookupMs = Date.now() - started;
+    if (found.length === 0) {
+      throw ChatError.failed("NOT_FOUND", `No contact record found for "${to}"`, "Is the peer running `chat listen`? Records live up to 2 hours");
+    }
+    const tried = new Set<string>();
     let last: unknown;
-    // The record lists addresses preferred first: try each until one answers the handshake.
-    for (const address of candidates) {
-      try {
-        return { ...(await this.sessions.sendMessage(key, address, text)), to, address, lookupMs };
-      } catch (err) {
-        last = err;
-        if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT") throw err;
+    for (const addresses of [found, settled.then((r) => (r.found ? r.addresses : []), () => [])]) {
+      // A record lists addresses preferred first: try each until one answers the handshake.
+      for (const address of await addresses) {
+        if (tried.has(formatAddress(address))) continue;
+        tried.add(formatAddress(address));
+        try {
+          return { ...(await this.sessions.sendMessage(key, address, text)), to, address, lookupMs };
+        } catch (err) {
+          last = err;
+          if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT") throw err;
+        }
       }
     }
     throw last;

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { formatPublicKey, parsePublicKey } from "../crypto/identity.ts";
 import type { Address } from "../crypto/record.ts";
 import { ChatError, EXIT } from "../errors.ts";
-import type { Peer } from "../peer.ts";
+import type { Sent } from "../peer.ts";
 import { log, parseHostPorts, print } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
 import { openPeer, PeerOptions } from "./_peer.ts";
@@ -24,21 +24,37 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const direct = opts.address === undefined ? undefined : parseHostPorts(opts.address, "--address")[0];
   const peer = await openPeer(opts, { join: direct === undefined, readOnly: true });
   try {
-    const address = direct ?? (await find(peer, to, opts.verbose === true));
+    // The first message looks the key up (its handshake starts with the first valid record);
+    // the others go where it went. A failed first message makes the next one look up again.
+    let where: Promise<Address> | undefined = direct && Promise.resolve(direct);
+    let notFound: unknown;
     let failed = 0;
     const sendOne = async (text: string) => {
       try {
-        const sent = await peer.send(to, text, { address });
+        let sent: Sent;
+        if (where) sent = await peer.send(to, text, { address: await where });
+        else {
+          const first = peer.send(to, text);
+          where = first.then((s) => s.address);
+          where.catch(() => (where = undefined));
+          sent = await first;
+          if (opts.verbose) log(`found ${formatPublicKey(to)} at ${formatAddress(sent.address)} in ${sent.lookupMs} ms`);
+        }
         print({ type: "delivered", id: sent.id, to: formatPublicKey(to), rttMs: sent.rttMs });
       } catch (err) {
-        failed++;
         const e = err as ChatError & { messageId?: Uint8Array; reason?: string };
+        if (e.code === "NOT_FOUND") return void (notFound = err);
+        failed++;
         print({ type: "failed", id: e.messageId ?? null, to: formatPublicKey(to), reason: e.reason ?? e.code ?? "ERROR", message: e.message });
       }
     };
+    const exit = () => {
+      if (notFound) throw notFound;
+      return failed ? EXIT.failed : EXIT.ok;
+    };
     if (words.length) {
       await sendOne(words.join(" "));
-      return failed ? EXIT.failed : EXIT.ok;
+      return exit();
     }
     let badInput = 0;
     const pending: Promise<void>[] = [];
@@ -49,20 +65,10 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
       else pending.push(sendOne(text));
     }
     await Promise.all(pending);
-    return badInput ? EXIT.usage : failed ? EXIT.failed : EXIT.ok;
+    return badInput ? EXIT.usage : exit();
   } finally {
     peer.close();
   }
-}
-
-async function find(peer: Peer, to: Uint8Array, verbose: boolean): Promise<Address> {
-  const found = await peer.lookup(to);
-  if (!found.found || !found.addresses[0]) {
-    throw ChatError.failed("NOT_FOUND", `No contact record found for "${formatPublicKey(to)}"`,
-      "Is the peer running `chat listen` on the same DHT? (--bootstrap / CHAT_BOOTSTRAP)");
-  }
-  if (verbose) log(`found ${formatPublicKey(to)} at ${found.addresses.map(formatAddress).join(", ")}`);
-  return found.addresses[0];
 }
 
 /** A `--json` stdin line: `{"text": …}`; a malformed one is reported on stderr and skipped. */
