@@ -1,19 +1,11 @@
 // Virtual time and an in-memory datagram network for the session-layer suites: deterministic
 // (seeded), with optional loss, duplication and reordering, and a tap on every datagram.
 import { identityFromSeed, type Identity } from "../src/crypto/identity.ts";
+import { seededRandom as prng } from "../src/dht/sim.ts";
 import { type Address, SessionEndpoint, type SessionEndpointOptions } from "../src/wire/endpoint.ts";
 
-/** mulberry32: a tiny seeded PRNG, good enough to schedule packets reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The DHT simulator's seeded generator (mulberry32) serves the session-layer suites too. */
+export { prng };
 
 /** Seeded bytes, for endpoint indices and message ids. */
 export function seededBytes(seed: number): (n: number) => Uint8Array {

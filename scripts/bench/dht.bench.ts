@@ -8,11 +8,11 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import DHT from "bittorrent-dht";
 import { encode } from "../../src/bencode.ts";
 import { signedBuffer } from "../../src/dht/item.ts";
 import { seededRandom } from "../../src/dht/sim.ts";
 import { createSimnet, createTestnet, startNode, trueClosest } from "../../src/dht/testnet.ts";
+import { fmt, log, median, pct, type Run, seedOf, theirsGets, value } from "./_common.ts";
 
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
 const SWARMS = quick ? [30] : [100, 500];
@@ -20,20 +20,9 @@ const SIMS = quick ? [2000] : [10_000, 100_000];
 const GETS = quick ? 20 : 100;
 const LOOKUPS = quick ? 50 : 500;
 
-const verify = (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => ed25519.verify(sig, msg, pk, { zip215: false });
-const seedOf = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j + 1) & 255);
-const value = (i: number) => new TextEncoder().encode(`bench value ${i}`);
-const median = (xs: number[]) => pct(xs, 0.5);
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-}
-const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-const log = (s: string) => process.stderr.write(s + "\n");
 
-interface GetRun { ms: number[]; queries: number[]; ok: number }
 
-async function oursGets(n: number): Promise<GetRun> {
+async function oursGets(n: number): Promise<Run> {
   const net = await createTestnet(n);
   const putter = await startNode({ host: "127.0.0.1", bootstrap: net.bootstrap });
   const getter = await startNode({ host: "127.0.0.1", bootstrap: net.bootstrap });
@@ -46,7 +35,7 @@ async function oursGets(n: number): Promise<GetRun> {
       const sig = ed25519.sign(signedBuffer(1, encode(value(i)), undefined), seedOf(i));
       targets.push((await putter.put({ k, seq: 1, v: value(i), sig })).target);
     }
-    const run: GetRun = { ms: [], queries: [], ok: 0 };
+    const run: Run = { ms: [], queries: [], ok: 0 };
     for (const [i, target] of targets.entries()) {
       const t = performance.now();
       const res = await getter.get(target);
@@ -59,52 +48,6 @@ async function oursGets(n: number): Promise<GetRun> {
     putter.destroy();
     getter.destroy();
     net.destroy();
-  }
-}
-
-async function theirsGets(n: number): Promise<GetRun> {
-  const nodes: DHT[] = [];
-  const listen = async (bootstrap: string[] | false) => {
-    const dht = new DHT({ bootstrap, verify, host: "127.0.0.1" });
-    nodes.push(dht);
-    const ready = new Promise((resolve) => dht.once("ready", resolve));
-    await new Promise<void>((resolve) => dht.listen(0, "127.0.0.1", resolve));
-    await ready;
-    return dht;
-  };
-  try {
-    const first = await listen(false);
-    const bootstrap = [`127.0.0.1:${first.address().port}`];
-    for (let i = 1; i < n; i += 32) {
-      await Promise.all(Array.from({ length: Math.min(32, n - i) }, () => listen(bootstrap)));
-    }
-    const putter = await listen(bootstrap);
-    const getter = await listen(bootstrap);
-    const targets: Uint8Array[] = [];
-    for (let i = 0; i < GETS; i++) {
-      const k = Buffer.from(ed25519.getPublicKey(seedOf(i)));
-      targets.push(await new Promise<Uint8Array>((resolve, reject) => putter.put(
-        { k, seq: 1, v: Buffer.from(value(i)), sign: (buf) => Buffer.from(ed25519.sign(buf, seedOf(i))) },
-        (err, key) => (err ? reject(err) : resolve(key)),
-      )));
-    }
-    // Count the getter's queries by wrapping its KRPC socket.
-    const socket = (getter as unknown as { _rpc: { socket: { query: (...a: unknown[]) => unknown } } })._rpc.socket;
-    const query = socket.query.bind(socket);
-    let queries = 0;
-    socket.query = (...a: unknown[]) => { queries++; return query(...a); };
-    const run: GetRun = { ms: [], queries: [], ok: 0 };
-    for (const [i, target] of targets.entries()) {
-      const before = queries;
-      const t = performance.now();
-      const got = await new Promise<{ v: Uint8Array } | null>((resolve) => getter.get(target, { cache: false }, (err, v) => resolve(err ? null : v)));
-      run.ms.push(performance.now() - t);
-      run.queries.push(queries - before);
-      if (got && Buffer.from(got.v).equals(Buffer.from(value(i)))) run.ok++;
-    }
-    return run;
-  } finally {
-    await Promise.all(nodes.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve()))));
   }
 }
 
@@ -149,8 +92,8 @@ for (const n of SWARMS) {
   log(`swarm of ${n}: ours`);
   const ours = await oursGets(n);
   log(`swarm of ${n}: bittorrent-dht`);
-  const theirs = await theirsGets(n);
-  const row = (name: string, r: GetRun) =>
+  const theirs = await theirsGets(n, GETS);
+  const row = (name: string, r: Run) =>
     console.log(`| ${n} | ${name} | ${fmt(median(r.ms), 2)} | ${fmt(pct(r.ms, 0.95), 2)} | ${median(r.queries)} | ${(100 * r.ok / GETS).toFixed(0)} % |`);
   row("chat", ours);
   row("bittorrent-dht 11", theirs);

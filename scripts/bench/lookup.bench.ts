@@ -9,7 +9,6 @@
 // CHAT_BENCH_QUICK=1 runs a small swarm and few lookups (a smoke test of the script itself).
 import { spawn } from "node:child_process";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import DHT from "bittorrent-dht";
 import { announce, lookup } from "../../src/contact.ts";
 import { periodOf } from "../../src/crypto/blind.ts";
 import { formatPublicKey, generateIdentity, type Identity } from "../../src/crypto/identity.ts";
@@ -18,27 +17,15 @@ import { encode } from "../../src/bencode.ts";
 import { signedBuffer } from "../../src/dht/item.ts";
 import type { DhtNode } from "../../src/dht/node.ts";
 import { createTestnet, startNode, type Testnet } from "../../src/dht/testnet.ts";
+import { fmt, log, mean, median, newRun, pct, type Run, seedOf, theirsGets, value } from "./_common.ts";
 
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
 const SWARM = quick ? 40 : 500;
 const LOOKUPS = quick ? 10 : 100;
 const COLD_RUNS = quick ? 2 : 10;
 
-const verify = (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => ed25519.verify(sig, msg, pk, { zip215: false });
-const seedOf = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (i * 7 + j + 1) & 255);
-const value = (i: number) => new TextEncoder().encode(`bench value ${i}`);
 const ADDRESS = { host: "192.0.2.10", port: 6881 };
-const median = (xs: number[]) => pct(xs, 0.5);
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
-}
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
-const log = (s: string) => process.stderr.write(s + "\n");
 
-interface Run { ms: number[]; queries: number[]; ok: number }
-const newRun = (): Run => ({ ms: [], queries: [], ok: 0 });
 
 /** chat `lookup` and a raw `get` of the same DHT, alternating, from one fresh client. */
 async function oursLookups(net: Testnet): Promise<{ contact: Run; raw: Run }> {
@@ -74,51 +61,6 @@ async function oursLookups(net: Testnet): Promise<{ contact: Run; raw: Run }> {
   } finally {
     putter.destroy();
     getter.destroy();
-  }
-}
-
-async function theirsGets(n: number): Promise<Run> {
-  const nodes: DHT[] = [];
-  const listen = async (bootstrap: string[] | false) => {
-    const dht = new DHT({ bootstrap, verify, host: "127.0.0.1" });
-    nodes.push(dht);
-    await new Promise<void>((resolve) => dht.listen(0, "127.0.0.1", resolve));
-    // With no bootstrap, "ready" fires on the next tick, before `listen` calls back.
-    if (!(dht as DHT & { ready?: boolean }).ready) await new Promise((resolve) => dht.once("ready", resolve));
-    return dht;
-  };
-  try {
-    const first = await listen(false);
-    const bootstrap = [`127.0.0.1:${first.address().port}`];
-    for (let i = 1; i < n; i += 32) {
-      await Promise.all(Array.from({ length: Math.min(32, n - i) }, () => listen(bootstrap)));
-    }
-    const putter = await listen(bootstrap);
-    const getter = await listen(bootstrap);
-    const targets: Uint8Array[] = [];
-    for (let i = 0; i < LOOKUPS; i++) {
-      const k = Buffer.from(ed25519.getPublicKey(seedOf(i)));
-      targets.push(await new Promise<Uint8Array>((resolve, reject) => putter.put(
-        { k, seq: 1, v: Buffer.from(value(i)), sign: (buf) => Buffer.from(ed25519.sign(buf, seedOf(i))) },
-        (err, key) => (err ? reject(err) : resolve(key)),
-      )));
-    }
-    const socket = (getter as unknown as { _rpc: { socket: { query: (...a: unknown[]) => unknown } } })._rpc.socket;
-    const query = socket.query.bind(socket);
-    let queries = 0;
-    socket.query = (...a: unknown[]) => { queries++; return query(...a); };
-    const run = newRun();
-    for (const [i, target] of targets.entries()) {
-      const before = queries;
-      const t = performance.now();
-      const got = await new Promise<{ v: Uint8Array } | null>((resolve) => getter.get(target, (err, v) => resolve(err ? null : v)));
-      run.ms.push(performance.now() - t);
-      run.queries.push(queries - before);
-      if (got && Buffer.from(got.v).equals(Buffer.from(value(i)))) run.ok++;
-    }
-    return run;
-  } finally {
-    await Promise.all(nodes.map((d) => new Promise<void>((resolve) => d.destroy(() => resolve()))));
   }
 }
 
@@ -201,7 +143,7 @@ try {
   net.destroy();
 }
 log(`swarm of ${SWARM}: bittorrent-dht`);
-const theirs = await theirsGets(SWARM);
+const theirs = await theirsGets(SWARM, LOOKUPS);
 
 console.log(`Lookup of one public key on a loopback swarm of ${SWARM} nodes, ${LOOKUPS} keys, one at a time from one client in the same process as the swarm.\n`);
 console.log("| what | median ms | p95 ms | mean ms | queries (median) | found |");
