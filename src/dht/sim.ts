@@ -64,6 +64,8 @@ export class VirtualClock implements Clock {
   async until<T>(p: Promise<T>): Promise<T> {
     let done = false;
     const settled = p.finally(() => { done = true; });
+    // Handled here too: a rejection while timers run is the caller's result, not an unhandled one.
+    settled.catch(() => {});
     await yieldToEventLoop();
     while (!done && this._heap.length) {
       this._step();
