@@ -7,7 +7,7 @@ import type { Address } from "../crypto/record.ts";
 import { ChatError, EXIT } from "../errors.ts";
 import type { Sent } from "../peer.ts";
 import { log, parseHostPorts, print } from "./_io.ts";
-import { formatAddress } from "./_dht.ts";
+import { formatAddress, withTimeout } from "./_dht.ts";
 import { openPeer, PeerOptions } from "./_peer.ts";
 
 const Options = PeerOptions.extend({
@@ -32,9 +32,9 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
     const sendOne = async (text: string) => {
       try {
         let sent: Sent;
-        if (where) sent = await peer.send(to, text, { address: await where });
+        if (where) sent = await withTimeout(opts.timeout, "send", peer.send(to, text, { address: await where }));
         else {
-          const first = peer.send(to, text);
+          const first = withTimeout(opts.timeout, "lookup and send", peer.send(to, text));
           where = first.then((s) => s.address);
           where.catch(() => (where = undefined));
           sent = await first;
