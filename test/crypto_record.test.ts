@@ -161,6 +161,17 @@ bad("sealRecord refuses what it cannot publish", () => {
   assert.throws(() => sealRecord(alice, p, content, t, new Uint8Array(11)), RangeError);
 });
 
+bad("signatureVerified skips only the signature check: every other check still applies", () => {
+  const lookup = recordLookup(alice.publicKey, p);
+  const verified = { signatureVerified: true };
+  const forged = { ...good, sig: flip(good.sig, 3) };
+  assert.is(reason(openRecord(lookup, forged, t)), "bad-signature", "checked by default");
+  assert.is(reason(openRecord(lookup, forged, t, verified)), "ok", "the caller vouched for it");
+  assert.is(reason(openRecord(lookup, { ...good, v: flip(good.v, 200) }, t, verified)), "undecryptable");
+  assert.is(reason(openRecord(lookup, { ...good, k: flip(good.k, 0) }, t, verified)), "wrong-key");
+  assert.is(reason(openRecord(lookup, good, t + 3 * 3600, verified)), "stale");
+});
+
 bad.run();
 
 const codec = suite("crypto/record codecs");

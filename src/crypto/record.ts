@@ -247,19 +247,27 @@ export type OpenResult = OpenedRecord | { ok: false; reason: RecordRejection };
 /**
  * Performs every acceptance check of PROTOCOL §4 on one BEP 44 response and returns the record's
  * content, or the reason it must be dropped. Never throws for a bad item (only for bad arguments).
- * Pass a {@link RecordLookup} to avoid recomputing A' for every response of one lookup.
+ * Pass a {@link RecordLookup} to avoid recomputing A' for every response of one lookup, and
+ * `signatureVerified` only when the caller has checked `sig` over the BEP 44 buffer under `k` by
+ * the same rule (`verify`), as the DHT's get does before it hands an item on.
  */
-export function openRecord(lookup: RecordLookup, item: RecordItem, nowSeconds: number): OpenResult;
+export function openRecord(lookup: RecordLookup, item: RecordItem, nowSeconds: number, opts?: { signatureVerified?: boolean }): OpenResult;
 export function openRecord(publicKey: Uint8Array, p: number, item: RecordItem, nowSeconds: number): OpenResult;
-export function openRecord(...args: [RecordLookup, RecordItem, number] | [Uint8Array, number, RecordItem, number]): OpenResult {
-  const [lookup, item, now] = args.length === 4 ? [recordLookup(args[0], args[1]), args[2], args[3]] : args;
+export function openRecord(
+  a: RecordLookup | Uint8Array, b: RecordItem | number, c: number | RecordItem, d?: number | { signatureVerified?: boolean },
+): OpenResult {
+  const [lookup, item, now, opts] = a instanceof Uint8Array
+    ? [recordLookup(a, b as number), c as RecordItem, d as number, undefined]
+    : [a, b as RecordItem, c as number, d as { signatureVerified?: boolean } | undefined];
   if (!Number.isFinite(now)) throw new RangeError(`"nowSeconds" expected a finite number, got ${now}`);
   const { k, seq, v, sig } = item;
   if (!(k instanceof Uint8Array) || !equalBytes(k, lookup.blindedKey)) return { ok: false, reason: "wrong-key" };
   if (!(v instanceof Uint8Array) || bencodedLength(v) > MAX_VALUE_LENGTH) return { ok: false, reason: "oversize" };
   if (!(sig instanceof Uint8Array) || (typeof seq !== "number" && typeof seq !== "bigint")) return { ok: false, reason: "bad-signature" };
   if (typeof seq === "number" && !Number.isSafeInteger(seq)) return { ok: false, reason: "bad-signature" };
-  if (!verify(sig, bep44SignedBuffer({ seq, v: bencodeBytes(v) }), k)) return { ok: false, reason: "bad-signature" };
+  if (!opts?.signatureVerified && !verify(sig, bep44SignedBuffer({ seq, v: bencodeBytes(v) }), k)) {
+    return { ok: false, reason: "bad-signature" };
+  }
   if (v.length < NONCE_LENGTH + TAG_LENGTH) return { ok: false, reason: "undecryptable" };
   let plaintext: Uint8Array;
   try {

@@ -1,7 +1,7 @@
 // BEP 44 items: targets, the signed buffer, and strict signature checks.
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { type BInput, type BValue, encode } from "../bencode.ts";
+import { verify } from "../crypto/blind.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
 import { equal } from "./rpc.ts";
 
@@ -53,13 +53,16 @@ export function signedBuffer(seq: number | bigint, raw: Uint8Array, salt?: Uint8
   return out;
 }
 
-/** Strict Ed25519 (RFC 8032, no ZIP-215 leniency) over the BEP 44 signed buffer. */
+/**
+ * Ed25519 over the BEP 44 signed buffer, by the crypto layer's one strict rule (RFC 8032, no
+ * ZIP-215 leniency, small-order R rejected): what the DHT accepts, a record lookup accepts too.
+ */
 export function verifyItem(item: { k: Uint8Array; sig: Uint8Array; seq: number | bigint; raw: Uint8Array; salt?: Uint8Array | undefined }): boolean {
   if (item.k.length !== KEY_LENGTH || item.sig.length !== SIG_LENGTH) return false;
   try {
-    return ed25519.verify(item.sig, signedBuffer(item.seq, item.raw, item.salt), item.k, { zip215: false });
+    return verify(item.sig, signedBuffer(item.seq, item.raw, item.salt), item.k);
   } catch {
-    return false;
+    return false; // remote bytes: never an exception
   }
 }
 
