@@ -4,6 +4,7 @@
  * @module
  */
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
 import { abytes, randomBytes, wipe } from "./_utils.ts";
 import type { KeyPair } from "./noise.ts";
@@ -54,6 +55,8 @@ export function wipeIdentity(identity: Identity): void {
 
 type Point = ReturnType<typeof ed25519.Point.fromBytes>;
 
+const _validKeys = new Map<string, Point>();
+
 /**
  * Decodes a public key as RFC 8032 §5.1.3 does, strictly: y < p, no x = 0 with the sign bit set
  * (non-canonical encodings), then rejects small-order points and points with a torsion component.
@@ -61,6 +64,11 @@ type Point = ReturnType<typeof ed25519.Point.fromBytes>;
  */
 export function _decodePublicKey(bytes: Uint8Array): Point | undefined {
   if (bytes.length !== KEY_LENGTH) return undefined;
+  // The torsion check is a full scalar multiplication, and one key is decoded several times in a
+  // row (parsePublicKey, then blinding for each period): remember the last few valid ones.
+  const id = bytesToHex(bytes);
+  const known = _validKeys.get(id);
+  if (known) return known;
   let point: Point;
   try {
     point = ed25519.Point.fromBytes(bytes, false);
@@ -68,9 +76,10 @@ export function _decodePublicKey(bytes: Uint8Array): Point | undefined {
     return undefined;
   }
   if (point.isSmallOrder() || !point.isTorsionFree()) return undefined;
+  if (_validKeys.size >= 64) _validKeys.delete(_validKeys.keys().next().value!);
+  _validKeys.set(id, point);
   return point;
 }
-
 /** True if `bytes` is a canonical Ed25519 public key in the prime-order subgroup. */
 export function isValidPublicKey(bytes: Uint8Array): boolean {
   abytes(bytes, undefined, "publicKey");
