@@ -21,12 +21,11 @@ export {
 } from "./src/contact.ts";
 export * from "./src/crypto/mod.ts";
 export { openSeed, sealSeed, type SealedSeed } from "./src/crypto/keyfile.ts";
-export { DhtNode, type DhtOptions, type GetResult, type PutResult } from "./src/dht/node.ts";
-export { createTestnet, type Testnet } from "./src/dht/testnet.ts";
-export { UdpTransport } from "./src/dht/udp.ts";
-export type { Clock, Transport } from "./src/dht/transport.ts";
+export {
+  type Clock, createTestnet, DhtNode, type DhtOptions, type GetResult, type PutResult, type Testnet, type Transport, UdpTransport,
+} from "./src/dht/mod.ts";
 export {
   DeliveryError, SessionEndpoint,
   type Delivery, type DeliveryFailure, type IncomingMessage, type SessionEndpointOptions,
-} from "./src/wire/endpoint.ts";
+} from "./src/wire/mod.ts";
 export { ChatError, EXIT } from "./src/errors.ts";

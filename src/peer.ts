@@ -3,7 +3,10 @@
 // Datagrams starting with `d` (0x64, a bencoded dict) are KRPC; all others are session packets.
 import { formatPublicKey, parsePublicKey, type Identity } from "./crypto/identity.ts";
 import type { Address } from "./crypto/record.ts";
-import { announce, Announcer, formatAddress, lookup, type AnnounceResult, type LookupOptions, type LookupResult } from "./contact.ts";
+import {
+  announce, Announcer, formatAddress, lookup,
+  type AnnounceOptions, type AnnouncerOptions, type AnnounceResult, type LookupOptions, type LookupResult,
+} from "./contact.ts";
 import { DhtNode, type DhtState } from "./dht/node.ts";
 import type { Clock, Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
@@ -45,12 +48,14 @@ export class Peer {
   readonly dht: DhtNode;
   readonly sessions: SessionEndpoint;
   private readonly _socket: Transport;
+  private readonly _clock: Clock | undefined;
   private _announcer: Announcer | undefined;
   private _closed = false;
 
   private constructor(opts: PeerOptions, socket: Transport) {
     this.identity = opts.identity;
     this._socket = socket;
+    this._clock = opts.clock;
     let toDht: (buf: Uint8Array, from: Address) => void = () => {};
     // The DHT sees a Transport of its own; only the dispatcher below touches the socket's handler.
     const dhtSide: Transport = {
@@ -97,14 +102,14 @@ export class Peer {
   }
 
   /** Publishes our contact record once (PROTOCOL §4). */
-  announce(opts: { addresses?: Address[] } = {}): Promise<AnnounceResult> {
-    return announce(this.dht, this.identity, this._announceOptions(opts));
+  announce(opts: AnnounceOptions = {}): Promise<AnnounceResult> {
+    return announce(this.dht, this.identity, opts);
   }
 
   /** Keeps our contact record published (every 30 minutes, and into the next period) until close. */
-  keepAnnounced(opts: { addresses?: Address[]; onAnnounce?: (r: AnnounceResult) => void; onError?: (e: unknown) => void } = {}): Promise<AnnounceResult> {
+  keepAnnounced(opts: Omit<AnnouncerOptions, "clock"> = {}): Promise<AnnounceResult> {
     this._announcer?.stop();
-    this._announcer = new Announcer(this.dht, this.identity, { ...this._announceOptions(opts), ...pick(opts, "onAnnounce", "onError") });
+    this._announcer = new Announcer(this.dht, this.identity, { ...opts, ...(this._clock ? { clock: this._clock } : {}) });
     return this._announcer.start();
   }
 
@@ -177,20 +182,10 @@ export class Peer {
     this.dht.destroy();
     this._socket.close();
   }
-
-  private _announceOptions(opts: { addresses?: Address[] }): { addresses?: Address[] } {
-    return opts.addresses ? { addresses: opts.addresses } : {};
-  }
 }
 
 function toKey(publicKey: string | Uint8Array): Uint8Array {
   return typeof publicKey === "string" ? parsePublicKey(publicKey) : publicKey;
-}
-
-function pick<T extends object, K extends keyof T>(obj: T, ...keys: K[]): Pick<T, K> {
-  const out = {} as Pick<T, K>;
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
 }
 
 async function bind(opts: PeerOptions): Promise<Transport> {

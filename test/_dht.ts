@@ -1,7 +1,8 @@
 // Helpers of the DHT suites: a hand-driven KRPC peer on the simulated network, item signing.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { type BDict, type BInput, decode, encode, isDict } from "../src/bencode.ts";
-import { type PutItem, signedBuffer } from "../src/dht/item.ts";
+import { bep44SignedBuffer } from "../src/crypto/record.ts";
+import type { PutItem } from "../src/dht/item.ts";
 import { DhtNode, type DhtOptions } from "../src/dht/node.ts";
 import { SimNetwork, type SimTransport } from "../src/dht/sim.ts";
 import type { Address } from "../src/dht/transport.ts";
@@ -13,7 +14,7 @@ export const id = (fill: number) => new Uint8Array(20).fill(fill);
 
 /** A mutable item signed with `seed` (32 bytes), as a client puts it. */
 export function signed(seed: Uint8Array, seq: number, v: BInput, salt?: Uint8Array, cas?: number): PutItem {
-  const sig = ed25519.sign(signedBuffer(seq, encode(v), salt), seed);
+  const sig = ed25519.sign(bep44SignedBuffer({ seq, v: encode(v), salt }), seed);
   return { v: decode(encode(v)), k: ed25519.getPublicKey(seed), seq, sig, ...(salt ? { salt } : {}), ...(cas === undefined ? {} : { cas }) };
 }
 

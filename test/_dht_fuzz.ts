@@ -3,7 +3,7 @@
 // (valid tokens included), from thousands of source addresses, into one node's datagram handler.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { type BInput, decode, encode, isDict } from "../src/bencode.ts";
-import { signedBuffer } from "../src/dht/item.ts";
+import { bep44SignedBuffer } from "../src/crypto/record.ts";
 import { DhtNode, type DhtStats } from "../src/dht/node.ts";
 import { seededRandom, VirtualClock } from "../src/dht/sim.ts";
 import type { Address, Transport } from "../src/dht/transport.ts";
@@ -75,7 +75,7 @@ export async function fuzzNode(count: number, seed: number, onProgress?: (done: 
       a["v"] = v;
       a["k"] = keys[s]!;
       a["seq"] = seq;
-      a["sig"] = rnd() < 0.5 ? ed25519.sign(signedBuffer(seq, encode(v)), seeds[s]!) : randomBytes(64);
+      a["sig"] = rnd() < 0.5 ? ed25519.sign(bep44SignedBuffer({ seq, v: encode(v) }), seeds[s]!) : randomBytes(64);
       if (rnd() < 0.3) a["cas"] = int(10);
     }
     return encode({ t: randomBytes(1 + int(4)), y: "q", q, a });

@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { encode } from "../src/bencode.ts";
-import { mutableTarget } from "../src/dht/item.ts";
+import { mutableTarget } from "../src/crypto/record.ts";
 import { parseMessage } from "../src/dht/krpc.ts";
 import { DhtNode } from "../src/dht/node.ts";
 import { SimNetwork } from "../src/dht/sim.ts";

@@ -4,7 +4,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type BDict, encode } from "../src/bencode.ts";
 import { ERR, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
-import { immutableTarget, mutableTarget } from "../src/dht/item.ts";
+import { immutableTarget, mutableTarget } from "../src/crypto/record.ts";
 import { compareDistance } from "../src/dht/table.ts";
 import { decodeAddress, decodeNodes } from "../src/dht/krpc.ts";
 import { Bench, bytes, fromHex, hex, id, signed } from "./_dht.ts";

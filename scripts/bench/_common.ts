@@ -1,6 +1,9 @@
 // Shared by the benchmarks: fixtures, statistics, and bittorrent-dht as the peer to compare with.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import DHT from "bittorrent-dht";
+import { encode } from "../../src/bencode.ts";
+import { bep44SignedBuffer } from "../../src/crypto/record.ts";
+import type { DhtNode } from "../../src/dht/node.ts";
 
 export const verify = (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => ed25519.verify(sig, msg, pk, { zip215: false });
 /** A deterministic Ed25519 seed and value per item index. */
@@ -20,6 +23,22 @@ export const log = (s: string) => process.stderr.write(s + "\n");
 /** Latencies, queries per operation, and how many succeeded. */
 export interface Run { ms: number[]; queries: number[]; ok: number }
 export const newRun = (): Run => ({ ms: [], queries: [], ok: 0 });
+
+/** Puts mutable bench item i (signed by seedOf(i)) through our `node`; resolves with its target. */
+export async function putItem(node: DhtNode, i: number): Promise<Uint8Array> {
+  const k = ed25519.getPublicKey(seedOf(i));
+  const sig = ed25519.sign(bep44SignedBuffer({ seq: 1, v: encode(value(i)) }), seedOf(i));
+  return (await node.put({ k, seq: 1, v: value(i), sig })).target;
+}
+
+/** Gets bench item i from `target` through our `node`, timing it into `run`. */
+export async function timedGet(node: DhtNode, target: Uint8Array, i: number, run: Run): Promise<void> {
+  const t = performance.now();
+  const res = await node.get(target);
+  run.ms.push(performance.now() - t);
+  run.queries.push(res.stats.queries);
+  if (res.item && Buffer.from(res.item.v as Uint8Array).equals(Buffer.from(value(i)))) run.ok++;
+}
 
 /**
  * bittorrent-dht 11 on a loopback swarm of n nodes: `count` mutable items put, then each fetched

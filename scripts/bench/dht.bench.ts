@@ -7,12 +7,9 @@
 // CHAT_BENCH_QUICK=1 runs smaller sizes (a smoke test of the script itself).
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { encode } from "../../src/bencode.ts";
-import { signedBuffer } from "../../src/dht/item.ts";
 import { seededRandom } from "../../src/dht/sim.ts";
 import { createSimnet, createTestnet, startNode, trueClosest } from "../../src/dht/testnet.ts";
-import { fmt, log, median, pct, type Run, seedOf, theirsGets, value } from "./_common.ts";
+import { fmt, log, median, newRun, pct, putItem, type Run, theirsGets, timedGet } from "./_common.ts";
 
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
 const SWARMS = quick ? [30] : [100, 500];
@@ -30,19 +27,9 @@ async function oursGets(n: number): Promise<Run> {
     await putter.bootstrap();
     await getter.bootstrap();
     const targets: Uint8Array[] = [];
-    for (let i = 0; i < GETS; i++) {
-      const k = ed25519.getPublicKey(seedOf(i));
-      const sig = ed25519.sign(signedBuffer(1, encode(value(i)), undefined), seedOf(i));
-      targets.push((await putter.put({ k, seq: 1, v: value(i), sig })).target);
-    }
-    const run: Run = { ms: [], queries: [], ok: 0 };
-    for (const [i, target] of targets.entries()) {
-      const t = performance.now();
-      const res = await getter.get(target);
-      run.ms.push(performance.now() - t);
-      run.queries.push(res.stats.queries);
-      if (res.item && Buffer.from(res.item.v as Uint8Array).equals(Buffer.from(value(i)))) run.ok++;
-    }
+    for (let i = 0; i < GETS; i++) targets.push(await putItem(putter, i));
+    const run = newRun();
+    for (const [i, target] of targets.entries()) await timedGet(getter, target, i, run);
     return run;
   } finally {
     putter.destroy();

@@ -10,7 +10,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { parsePublicKey } from "../crypto/identity.ts";
 import { encode } from "../bencode.ts";
-import { mutableTarget, signedBuffer } from "../dht/item.ts";
+import { bep44SignedBuffer, mutableTarget } from "../crypto/record.ts";
 import type { DhtNode } from "../dht/node.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, nodeJson, openNode, saveState, statsJson, valueJson, withTimeout } from "./_dht.ts";
@@ -99,7 +99,7 @@ async function put(node: DhtNode, arg: string | undefined, opts: Options): Promi
     const salt = opts.salt === undefined ? undefined : utf8.encode(opts.salt);
     // Unix seconds make a seq that grows from one put to the next without remembering the last one.
     const seq = opts.seq ?? Math.floor(Date.now() / 1000);
-    const sig = ed25519.sign(signedBuffer(seq, encode(v), salt), identity.seed);
+    const sig = ed25519.sign(bep44SignedBuffer({ seq, v: encode(v), salt }), identity.seed);
     item = { v, k: identity.publicKey, seq, sig, ...(salt ? { salt } : {}), ...(opts.cas === undefined ? {} : { cas: opts.cas }) };
   }
   await node.bootstrap();

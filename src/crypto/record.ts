@@ -28,8 +28,8 @@ export type Address = { host: string; port: number };
 // ---- BEP 44 ----------------------------------------------------------------------------------
 
 /** BEP 44 mutable target: SHA-1(k || salt). */
-export function mutableTarget(k: Uint8Array, salt: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return sha1(concatBytes(abytes(k, 32, "k"), abytes(salt, undefined, "salt")));
+export function mutableTarget(k: Uint8Array, salt?: Uint8Array): Uint8Array {
+  return sha1(concatBytes(abytes(k, 32, "k"), abytes(salt ?? new Uint8Array(0), undefined, "salt")));
 }
 
 /** BEP 44 immutable target: SHA-1 of the bencoded value. */
@@ -51,7 +51,7 @@ export function bencodeBytes(bytes: Uint8Array): Uint8Array {
  * BEP 44 "Signature Verification": the bytes a mutable item's signature covers,
  * `4:salt<len>:<salt>` (only if salt is non-empty) `3:seqi<seq>e1:v` then the bencoded value.
  */
-export function bep44SignedBuffer(item: { salt?: Uint8Array; seq: number | bigint; v: Uint8Array }): Uint8Array {
+export function bep44SignedBuffer(item: { salt?: Uint8Array | undefined; seq: number | bigint; v: Uint8Array }): Uint8Array {
   const seq = item.seq;
   if (typeof seq === "number" ? !Number.isSafeInteger(seq) : typeof seq !== "bigint") {
     throw new RangeError(`"seq" expected an integer, got ${String(seq)}`);

@@ -1,7 +1,8 @@
-// BEP 44 items: targets, the signed buffer, and strict signature checks.
-import { sha1 } from "@noble/hashes/legacy.js";
+// BEP 44 items: checks of puts and of answers. Targets and the signed buffer are the crypto
+// layer's (src/crypto/record.ts: a contact record is a BEP 44 item too).
 import { type BInput, type BValue, encode } from "../bencode.ts";
 import { verify } from "../crypto/blind.ts";
+import { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
 import { equal } from "./rpc.ts";
 
@@ -28,31 +29,6 @@ export interface Item {
   salt?: Uint8Array;
 }
 
-/** BEP 44: target of a mutable item is SHA-1(k || salt). */
-export function mutableTarget(k: Uint8Array, salt?: Uint8Array): Uint8Array {
-  if (!salt?.length) return sha1(k);
-  const buf = new Uint8Array(k.length + salt.length);
-  buf.set(k);
-  buf.set(salt, k.length);
-  return sha1(buf);
-}
-
-/** BEP 44: target of an immutable item is SHA-1 of its bencoded value. */
-export const immutableTarget = (raw: Uint8Array): Uint8Array => sha1(raw);
-
-/**
- * BEP 44 §Signature Verification: the signed bytes are the bencoded dict {salt, seq, v} without its
- * outer "d" and "e" ("4:salt6:foobar3:seqi1e1:v12:Hello World!"); salt only when non-empty.
- */
-export function signedBuffer(seq: number | bigint, raw: Uint8Array, salt?: Uint8Array): Uint8Array {
-  const head = encode(salt?.length ? { salt, seq } : { seq });
-  const out = new Uint8Array(head.length - 2 + 3 + raw.length);
-  out.set(head.subarray(1, head.length - 1));
-  out.set([0x31, 0x3a, 0x76], head.length - 2); // "1:v"
-  out.set(raw, head.length + 1);
-  return out;
-}
-
 /**
  * Ed25519 over the BEP 44 signed buffer, by the crypto layer's one strict rule (RFC 8032, no
  * ZIP-215 leniency, small-order R rejected): what the DHT accepts, a record lookup accepts too.
@@ -60,7 +36,7 @@ export function signedBuffer(seq: number | bigint, raw: Uint8Array, salt?: Uint8
 export function verifyItem(item: { k: Uint8Array; sig: Uint8Array; seq: number | bigint; raw: Uint8Array; salt?: Uint8Array | undefined }): boolean {
   if (item.k.length !== KEY_LENGTH || item.sig.length !== SIG_LENGTH) return false;
   try {
-    return verify(item.sig, signedBuffer(item.seq, item.raw, item.salt), item.k);
+    return verify(item.sig, bep44SignedBuffer({ seq: item.seq, v: item.raw, salt: item.salt }), item.k);
   } catch {
     return false; // remote bytes: never an exception
   }

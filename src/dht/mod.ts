@@ -5,14 +5,14 @@
  * @example Join a local swarm, put a signed item, get it back
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
- * import { createTestnet, encode, signedBuffer, startNode } from "./mod.ts";
+ * import { createTestnet, encode, bep44SignedBuffer, startNode } from "./mod.ts";
  *
  * const swarm = await createTestnet(20);
  * const node = await startNode({ host: "127.0.0.1", bootstrap: swarm.bootstrap });
  * await node.bootstrap();
  * const seed = crypto.getRandomValues(new Uint8Array(32));
  * const v = new TextEncoder().encode("hello");
- * const sig = ed25519.sign(signedBuffer(1, encode(v)), seed);
+ * const sig = ed25519.sign(bep44SignedBuffer({ seq: 1, v: encode(v) }), seed);
  * const { target } = await node.put({ k: ed25519.getPublicKey(seed), seq: 1, v, sig });
  * const { item } = await node.get(target); // item.v, item.seq, item.sig, item.raw
  * node.destroy();
@@ -22,7 +22,8 @@
  */
 export { type BDict, type BInput, type BValue, BencodeError, decode, encode, tryDecode } from "../bencode.ts";
 export { ALPHA, BOOTSTRAP, ERR, K, LIMITS, type Limits } from "./constants.ts";
-export { immutableTarget, type Item, mutableTarget, type PutItem, signedBuffer, verifyItem } from "./item.ts";
+export { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
+export { type Item, type PutItem, verifyItem } from "./item.ts";
 export type { NodeInfo } from "./krpc.ts";
 export type { LookupStats } from "./lookup.ts";
 export {

@@ -13,7 +13,8 @@ import {
   ALPHA, BOOTSTRAP, ERR, K, KEY_LENGTH, LIMITS, type Limits, MAX_SALT, MAX_VALUE, NODE_LENGTH, REFRESH_EVERY, SIG_LENGTH, TICK,
   TOKEN_LENGTH, TOKEN_ROTATE,
 } from "./constants.ts";
-import { checkPutItem, immutableTarget, type Item, mutableTarget, type PutItem, verifyItem } from "./item.ts";
+import { immutableTarget, mutableTarget } from "../crypto/record.ts";
+import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
 import { decodeAddress, encodeAddress, encodeNodes, encodeResponse, isId, type Message, type NodeInfo, parseMessage } from "./krpc.ts";
 import { lookup, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
 import { RateLimiter, sourceKey } from "./ratelimit.ts";
