@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatPublicKey, generateIdentity, type Identity } from "../../src/crypto/identity.ts";
+import { generateIdentity, type Identity } from "../../src/crypto/identity.ts";
 import { identityToFile, writeIdentityFile } from "../../src/commands/_identity.ts";
 import { createTestnet } from "../../src/dht/testnet.ts";
 import { UdpTransport } from "../../src/dht/udp.ts";

@@ -1,48 +1,44 @@
 // The session layer of PROTOCOL §6 behind one object: it takes datagrams in (`receive`) and hands
 // datagrams out (the `send` callback), so it knows nothing of sockets and runs on virtual time in
 // tests. Every remotely created piece of state is bounded (constants.ts WireLimits); a packet that
-// does not parse, authenticate or name a known index is dropped unanswered and counted.
+// does not parse, authenticate or name a known index is dropped unanswered and counted. The jobs
+// it delegates: admission of initiations (admission.ts), the send window (outbox.ts), every clock
+// rule (timers.ts), the handshake messages (handshake.ts) and one session's crypto (session.ts).
 import { randomBytes } from "@noble/hashes/utils.js";
 import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
 import {
   DEFAULT_LIMITS,
-  DELIVERY_TIMEOUT,
   HANDSHAKE_RETRY_START,
   HANDSHAKE_TIMEOUT,
+  DELIVERY_TIMEOUT,
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
-  PARTIAL_PER_SESSION,
-  REKEY_AFTER_COUNTER,
-  REKEY_MARGIN,
-  RESPONDER_CONFIRM_TIMEOUT,
   RETRANSMIT_START,
-  SEND_WINDOW,
-  SEND_WINDOW_FRAGMENTS,
-  SESSION_IDLE,
-  SESSION_MAX_AGE,
   SESSIONS_PER_PEER,
   TYPE_DATA,
   TYPE_INITIATION,
   TYPE_RESPONSE,
   type WireLimits,
 } from "./constants.ts";
+import { Admission } from "./admission.ts";
+import { type Delivery, DeliveryError, type DeliveryFailure, type IncomingMessage } from "./delivery.ts";
 import { Inbox, type InboxUsage, fragmentMessage } from "./fragment.ts";
 import { decodeFrame, encodeFrame, type MessageFrame } from "./frames.ts";
 import { Initiation, Responder, type WireIdentity } from "./handshake.ts";
+import { Mailbox } from "./mailbox.ts";
+import { Outbox, type Outgoing } from "./outbox.ts";
 import { type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
-import { SourceLimiter, TokenBucket } from "./ratelimit.ts";
 import { type Address, Session } from "./session.ts";
+import { type Counters, type DropCause, newCounters, type WireStats } from "./stats.ts";
+import { Backoff, defaultTimers, mayStartMessage, sessionEnd, type Timers } from "./timers.ts";
 import { abytes, equalBytes, toHex } from "./_bytes.ts";
 
 export type { Address } from "./session.ts";
 export type { WireIdentity } from "./handshake.ts";
-
-/** Timer functions, injectable so tests run in virtual time. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export { type Delivery, DeliveryError, type DeliveryFailure, type IncomingMessage } from "./delivery.ts";
+export type { WireStats } from "./stats.ts";
+export type { Timers } from "./timers.ts";
 
 export interface SessionEndpointOptions {
   /** Our identity: Ed25519 public key and its X25519 key pair (PROTOCOL §2). */
@@ -59,135 +55,17 @@ export interface SessionEndpointOptions {
   limits?: Partial<WireLimits>;
 }
 
-/** A message delivered to us. */
-export interface IncomingMessage {
-  /** The sender's Ed25519 public key, authenticated by the handshake. */
-  readonly from: Uint8Array;
-  readonly id: Uint8Array;
-  readonly text: string;
-  /** The sender's clock when it sent the message (unix ms; not authenticated time). */
-  readonly sentAt: number;
-  readonly receivedAt: number;
-  /** Where the session's packets come from. */
-  readonly address: Address;
-}
-
-/** A message the peer acknowledged. */
-export interface Delivery {
-  readonly id: Uint8Array;
-  /** Milliseconds from `sendMessage` to the ack, including the handshake when one was needed. */
-  readonly rttMs: number;
-}
-
-/** Why a message was not delivered. */
-export type DeliveryFailure =
-  /** No response to any initiation within 10 s. */
-  | "HANDSHAKE_TIMEOUT"
-  /** No ack within 10 s of the first transmission. */
-  | "DELIVERY_TIMEOUT"
-  /** The session was closed (by either side) or replaced before the ack came. */
-  | "SESSION_CLOSED"
-  /** `close()` was called. */
-  | "ENDPOINT_CLOSED"
-  /** `reply` to a peer with no session and no known address. */
-  | "NO_SESSION";
-
-/** The rejection of `sendMessage` and `reply` when the message was not delivered (exit code 1). */
-export class DeliveryError extends ChatError {
-  readonly reason: DeliveryFailure;
-  /** The message id, when one was assigned. */
-  readonly messageId: Uint8Array | undefined;
-
-  constructor(reason: DeliveryFailure, message: string, hint: string, messageId?: Uint8Array) {
-    super(reason, message, { hint });
-    this.reason = reason;
-    this.messageId = messageId;
-  }
-}
-
-export interface WireStats {
-  packetsReceived: number;
-  packetsSent: number;
-  /** Initiations sent (each retry counts). */
-  initiationsSent: number;
-  /** Handshakes completed as initiator / answered as responder. */
-  handshakesCompleted: number;
-  handshakesAnswered: number;
-  messagesSent: number;
-  messagesReceived: number;
-  messagesFailed: number;
-  retransmissions: number;
-  acksSent: number;
-  sendErrors: number;
-  /** Packets dropped without reply, by cause. */
-  dropped: {
-    /** Not a chat/1 packet: type, length, reserved bytes, counter range. */
-    malformed: number;
-    /** A response or data packet naming an index we do not have. */
-    unknownIndex: number;
-    /** Did not authenticate (Noise message or data AEAD). */
-    decrypt: number;
-    /** A data counter already seen or behind the window. */
-    replay: number;
-    /** Message 1 payload not `{i, t}`, or `i` not the key Noise revealed. */
-    payload: number;
-    identity: number;
-    /** Message 1 `t` not newer than the last accepted from that identity. */
-    timestamp: number;
-    /** Over a per-source or global initiation rate. */
-    rateLimited: number;
-    /** Session table full, or too many pending handshakes from one source. */
-    busy: number;
-    /** Authenticated, but not a valid frame (or invalid UTF-8, or contradicting fragments). */
-    frame: number;
-    /** A fragment refused for a reassembly or dedupe limit (the sender retransmits). */
-    refused: number;
-    /** An ack for no message in flight. */
-    staleAck: number;
-    /** An internal error while handling a packet (a bug: never thrown out of `receive`). */
-    internal: number;
-  };
-  /** Current state. */
-  sessions: number;
-  pendingSessions: number;
-  handshakes: number;
-  peers: number;
-  sources: number;
-  timestamps: number;
-  partialBytes: number;
-  dedupe: number;
-}
-
-type Counters = Omit<WireStats, "sessions" | "pendingSessions" | "handshakes" | "peers" | "sources" | "timestamps" | "partialBytes" | "dedupe">;
-type DropCause = keyof WireStats["dropped"];
-
-interface Outgoing {
-  readonly id: Uint8Array;
-  readonly key: string;
-  readonly peer: Peer;
-  readonly frames: Uint8Array[];
-  readonly calledAt: number;
-  readonly resolve: (delivery: Delivery) => void;
-  readonly reject: (error: DeliveryError) => void;
-  session?: Session;
-  firstSentAt: number;
-  /** The next retransmission: firstSentAt + 250, + 750, + 1750, … (doubling gaps). */
-  nextAt: number;
-  gap: number;
-  timer?: unknown;
-}
-
+/** A handshake in progress with one peer (we initiate). */
 interface Handshake {
   readonly peer: Peer;
   readonly address: Address;
-  readonly startedAt: number;
   /** Every attempt stays answerable until one completes: a slow response still counts. */
   readonly attempts: Map<number, Initiation>;
-  nextAt: number;
-  gap: number;
+  readonly backoff: Backoff;
   timer?: unknown;
 }
 
+/** A remote identity we talk to. */
 interface Peer {
   readonly key: string;
   readonly publicKey: Uint8Array;
@@ -196,40 +74,14 @@ interface Peer {
   /** Confirmed sessions, newest first, at most SESSIONS_PER_PEER. */
   sessions: Session[];
   handshake?: Handshake;
-  /** Messages waiting for a session or for room in the send window. */
-  queue: Outgoing[];
-  inflight: Map<string, Outgoing>;
-  /** Fragments of the messages in `inflight`, and how many of those have more than one. */
-  inflightFragments: number;
-  inflightMulti: number;
+  readonly outbox: Outbox;
 }
 
+/** What a local index names: a session, or one attempt of a handshake. */
 type Slot = { readonly session: Session } | { readonly handshake: Handshake; readonly initiation: Initiation };
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** The sentence and the hint of each failure. */
-function failureText(reason: DeliveryFailure, who: string): [string, string] {
-  switch (reason) {
-    case "HANDSHAKE_TIMEOUT":
-      return [`Cannot reach ${who}: no handshake response within ${HANDSHAKE_TIMEOUT / 1000} s`,
-        "Check that the peer is online (chat listen) and that its address is current (chat lookup)"];
-    case "DELIVERY_TIMEOUT":
-      return [`Message to ${who} not acknowledged within ${DELIVERY_TIMEOUT / 1000} s`, "The peer may have gone offline; try again"];
-    case "SESSION_CLOSED":
-      return [`Message to ${who} not acknowledged: the session closed`, "Send it again to start a new session"];
-    case "ENDPOINT_CLOSED":
-      return [`Message to ${who} not acknowledged: the endpoint closed`, "Keep the endpoint open until messages are delivered"];
-    case "NO_SESSION":
-      return [`Cannot reply to ${who}: no session with this peer`, "Use sendMessage with the peer's address"];
-  }
-}
-
-const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
-};
 
 /**
  * A chat/1 session endpoint: handshakes, sessions, reliable messages (PROTOCOL §6). Datagrams go
@@ -243,51 +95,18 @@ export class SessionEndpoint {
   readonly #timers: Timers;
   readonly #random: (length: number) => Uint8Array;
   readonly #limits: WireLimits;
-  readonly #listeners = new Set<(message: IncomingMessage) => void>();
-  readonly #iteratorEnds = new Set<() => void>();
+  readonly #mailbox = new Mailbox();
 
   readonly #slots = new Map<number, Slot>();
   readonly #peers = new Map<string, Peer>();
-  /** Pending (unconfirmed) responder sessions per source host. */
-  readonly #pendingBySource = new Map<string, number>();
   readonly #sessionTimers = new Map<Session, { at: number; handle: unknown }>();
-  /** PROTOCOL §6 replay guard: the last accepted `t` per identity, least recently used first. */
-  readonly #timestamps = new Map<string, number>();
-  readonly #sourceLimiter: SourceLimiter;
-  readonly #globalLimiter: TokenBucket;
+  readonly #admission: Admission;
   readonly #usage: InboxUsage = { partialBytes: 0, dedupe: 0 };
   #sessionCount = 0;
   #pendingCount = 0;
   #lastTimestamp = 0;
   #closed = false;
-  readonly #counters: Counters = {
-    packetsReceived: 0,
-    packetsSent: 0,
-    initiationsSent: 0,
-    handshakesCompleted: 0,
-    handshakesAnswered: 0,
-    messagesSent: 0,
-    messagesReceived: 0,
-    messagesFailed: 0,
-    retransmissions: 0,
-    acksSent: 0,
-    sendErrors: 0,
-    dropped: {
-      malformed: 0,
-      unknownIndex: 0,
-      decrypt: 0,
-      replay: 0,
-      payload: 0,
-      identity: 0,
-      timestamp: 0,
-      rateLimited: 0,
-      busy: 0,
-      frame: 0,
-      refused: 0,
-      staleAck: 0,
-      internal: 0,
-    },
-  };
+  readonly #counters: Counters = newCounters();
 
   constructor(options: SessionEndpointOptions) {
     const { identity } = options;
@@ -306,10 +125,8 @@ export class SessionEndpoint {
     this.#timers = options.timers ?? defaultTimers;
     this.#random = options.random ?? randomBytes;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
-    if (options.onMessage) this.#listeners.add(options.onMessage);
-    const now = this.#clock();
-    this.#sourceLimiter = new SourceLimiter(this.#limits.sourceRate, this.#limits.sourceBurst, this.#limits.maxSources);
-    this.#globalLimiter = new TokenBucket(this.#limits.globalRate, this.#limits.globalBurst, now);
+    if (options.onMessage) this.#mailbox.listen(options.onMessage);
+    this.#admission = new Admission(this.#limits, this.#clock());
   }
 
   /** Our Ed25519 public key. */
@@ -332,8 +149,8 @@ export class SessionEndpoint {
       pendingSessions: this.#pendingCount,
       handshakes,
       peers: this.#peers.size,
-      sources: this.#sourceLimiter.size,
-      timestamps: this.#timestamps.size,
+      sources: this.#admission.sources,
+      timestamps: this.#admission.timestamps,
       partialBytes: this.#usage.partialBytes,
       dedupe: this.#usage.dedupe,
     };
@@ -381,8 +198,7 @@ export class SessionEndpoint {
       const known = this.#peers.get(toHex(peer));
       const address = known?.sessions[0]?.address ?? known?.address;
       if (!known || !address) {
-        throw new DeliveryError("NO_SESSION", `Cannot reply to "${formatPublicKey(peer)}": no session with this peer`,
-          "Use sendMessage with the peer's address (chat lookup finds it)");
+        throw DeliveryError.of("NO_SESSION", `"${formatPublicKey(peer)}"`);
       }
       this.#enqueue(known, bytes, address, resolve, reject);
     });
@@ -406,36 +222,7 @@ export class SessionEndpoint {
 
   /** Every message delivered from now on, until `close()`. Consume it, or use `onMessage`. */
   messages(): AsyncIterableIterator<IncomingMessage> {
-    const buffered: IncomingMessage[] = [];
-    const waiting: ((r: IteratorResult<IncomingMessage>) => void)[] = [];
-    const listener = (message: IncomingMessage) => {
-      const next = waiting.shift();
-      if (next) next({ value: message, done: false });
-      else buffered.push(message);
-    };
-    const finish = () => {
-      this.#listeners.delete(listener);
-      this.#iteratorEnds.delete(finish);
-      for (const next of waiting.splice(0)) next({ value: undefined, done: true });
-    };
-    this.#listeners.add(listener);
-    this.#iteratorEnds.add(finish);
-    if (this.#closed) finish();
-    const iterator: AsyncIterableIterator<IncomingMessage> = {
-      next: () => {
-        const message = buffered.shift();
-        if (message) return Promise.resolve({ value: message, done: false });
-        if (!this.#listeners.has(listener)) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => waiting.push(resolve));
-      },
-      return: () => {
-        finish();
-        buffered.length = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return this.#mailbox.messages();
   }
 
   /** Closes every session with `peer` (`{"y":"x"}`, keys erased) and fails what is in flight. */
@@ -456,12 +243,11 @@ export class SessionEndpoint {
     }
     for (const peer of [...this.#peers.values()]) {
       if (peer.handshake) this.#failHandshake(peer.handshake, "ENDPOINT_CLOSED");
-      for (const outgoing of peer.queue.splice(0)) this.#fail(outgoing, "ENDPOINT_CLOSED");
+      for (const outgoing of peer.outbox.queue.splice(0)) this.#fail(peer, outgoing, "ENDPOINT_CLOSED");
     }
     this.#peers.clear();
-    this.#timestamps.clear();
-    for (const finish of [...this.#iteratorEnds]) finish();
-    this.#listeners.clear();
+    this.#admission.clear();
+    this.#mailbox.close();
   }
 
   /** Every live session, for tests that check what gets erased. */
@@ -481,25 +267,21 @@ export class SessionEndpoint {
   // ---- receiving ----
 
   #onInitiation(packet: InitiationPacket, from: Address): void {
-    const limits = this.#limits;
     // Cheap refusals first, so a flood never reaches the four X25519 operations of a handshake.
-    if (this.#sessionCount >= limits.maxSessions) return this.#drop("busy");
-    if ((this.#pendingBySource.get(from.host) ?? 0) >= limits.maxPendingPerSource) return this.#drop("busy");
     const now = this.#clock();
-    if (!this.#sourceLimiter.allow(from.host, now)) return this.#drop("rateLimited");
-    if (!this.#globalLimiter.take(now)) return this.#drop("rateLimited");
+    const refused = this.#admission.refuse(from.host, this.#sessionCount, now);
+    if (refused) return this.#drop(refused);
 
     const responder = Responder.read(this.#identity, packet);
     if (typeof responder === "string") return this.#drop(responder);
     const key = toHex(responder.peer);
-    const last = this.#timestamps.get(key);
-    if (last !== undefined && responder.timestamp <= last) {
+    if (!this.#admission.fresh(key, responder.timestamp)) {
       responder.erase();
       return this.#drop("timestamp");
     }
     const index = this.#newIndex();
     const { packet: response, keys } = responder.respond(index);
-    this.#rememberTimestamp(key, responder.timestamp);
+    this.#admission.accept(key, responder.timestamp);
     const session = new Session({
       localIndex: index,
       remoteIndex: responder.remoteIndex,
@@ -508,12 +290,12 @@ export class SessionEndpoint {
       keys,
       address: from,
       now,
-      inbox: new Inbox(limits, this.#usage),
+      inbox: new Inbox(this.#limits, this.#usage),
     });
     this.#slots.set(index, { session });
     this.#sessionCount++;
     this.#pendingCount++;
-    this.#pendingBySource.set(from.host, (this.#pendingBySource.get(from.host) ?? 0) + 1);
+    this.#admission.addPending(from.host);
     this.#armSession(session);
     this.#counters.handshakesAnswered++;
     this.#transmit(response, from);
@@ -566,8 +348,8 @@ export class SessionEndpoint {
     } else if (frame.type === "message") {
       this.#onMessageFrame(session, frame, now);
     } else if (frame.type === "ack") {
-      const outgoing = peer?.inflight.get(toHex(frame.id));
-      if (outgoing) this.#settle(outgoing);
+      const outgoing = peer?.outbox.inflight.get(toHex(frame.id));
+      if (peer && outgoing) this.#settle(peer, outgoing);
       else this.#drop("staleAck");
     } else {
       // `{"y":"x"}`: the peer closed; both sides erase the keys (PROTOCOL §6).
@@ -598,7 +380,7 @@ export class SessionEndpoint {
         session.inbox.remember(arrival.key, now);
         this.#ack(session, frame.id);
         this.#counters.messagesReceived++;
-        this.#emit({
+        this.#mailbox.deliver({
           from: session.peer.slice(),
           id: frame.id.slice(),
           text,
@@ -619,19 +401,6 @@ export class SessionEndpoint {
     peer.address = from;
     this.#addSession(peer, session);
     this.#pump(peer);
-  }
-
-  #emit(message: IncomingMessage): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(message);
-      } catch (err) {
-        // A listener's bug is the application's, not a dropped packet: surface it, outside receive().
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
   }
 
   // ---- sending ----
@@ -672,112 +441,80 @@ export class SessionEndpoint {
     const frames = fragmentMessage(id, now, bytes).map(encodeFrame);
     peer.address ??= to;
     if (!peer.sessions.length && !peer.handshake) peer.address = to;
-    peer.queue.push({ id, key: toHex(id), peer, frames, calledAt: now, resolve, reject, firstSentAt: 0, nextAt: 0, gap: 0 });
+    peer.outbox.queue.push({ id, key: toHex(id), frames, calledAt: now, resolve, reject });
     this.#pump(peer);
   }
 
   /** Moves queued messages, in order, onto a usable session while the send window has room. */
   #pump(peer: Peer): void {
-    while (!this.#closed && peer.queue.length && this.#windowHasRoom(peer, peer.queue[0] as Outgoing)) {
+    const { queue } = peer.outbox;
+    while (!this.#closed && queue.length && peer.outbox.hasRoom(queue[0] as Outgoing)) {
       const session = this.#usableSession(peer);
       if (!session) {
         if (!peer.handshake && peer.address) this.#startHandshake(peer, peer.address);
         return;
       }
-      this.#startDelivery(peer.queue.shift() as Outgoing, session);
+      this.#startDelivery(peer, queue.shift() as Outgoing, session);
     }
   }
 
-  /**
-   * The send window counts messages, fragments (what all arrives in one burst must fit the
-   * receiver's socket buffer) and multi-fragment messages (no more than the receiver reassembles
-   * at once). A message always fits an empty window: it has at most SEND_WINDOW_FRAGMENTS.
-   */
-  #windowHasRoom(peer: Peer, next: Outgoing): boolean {
-    if (!peer.inflight.size) return true;
-    const fragments = next.frames.length;
-    return peer.inflight.size < SEND_WINDOW &&
-      peer.inflightFragments + fragments <= SEND_WINDOW_FRAGMENTS &&
-      (fragments === 1 || peer.inflightMulti < PARTIAL_PER_SESSION);
-  }
-
-  /**
-   * The newest session that may start a message: confirmed, with keys, and not within
-   * REKEY_MARGIN of its idle or age limit (so its retransmissions never outlive it).
-   */
+  /** The newest session that may start a message (timers.ts). */
   #usableSession(peer: Peer): Session | undefined {
     const now = this.#clock();
-    return peer.sessions.find((s) =>
-      s.alive && s.confirmed && s.sent < REKEY_AFTER_COUNTER &&
-      now < s.createdAt + SESSION_MAX_AGE - REKEY_MARGIN &&
-      now < Math.max(s.lastReceived, s.lastSent) + SESSION_IDLE - REKEY_MARGIN
-    );
+    return peer.sessions.find((s) => mayStartMessage(s, now));
   }
 
-  #startDelivery(outgoing: Outgoing, session: Session): void {
-    const now = this.#clock();
+  #startDelivery(peer: Peer, outgoing: Outgoing, session: Session): void {
     outgoing.session = session;
-    outgoing.firstSentAt = now;
-    outgoing.gap = RETRANSMIT_START;
-    outgoing.nextAt = now + RETRANSMIT_START;
-    const peer = outgoing.peer;
-    peer.inflight.set(outgoing.key, outgoing);
-    peer.inflightFragments += outgoing.frames.length;
-    if (outgoing.frames.length > 1) peer.inflightMulti++;
+    outgoing.backoff = new Backoff(this.#clock(), RETRANSMIT_START, DELIVERY_TIMEOUT);
+    peer.outbox.start(outgoing);
     for (const frame of outgoing.frames) this.#sendFrame(session, frame);
-    this.#armDelivery(outgoing);
+    this.#armDelivery(peer, outgoing);
   }
 
-  #armDelivery(outgoing: Outgoing): void {
-    const at = Math.min(outgoing.nextAt, outgoing.firstSentAt + DELIVERY_TIMEOUT);
-    outgoing.timer = this.#timers.setTimeout(() => this.#onDeliveryTimer(outgoing), Math.max(0, at - this.#clock()));
+  #armDelivery(peer: Peer, outgoing: Outgoing): void {
+    const at = (outgoing.backoff as Backoff).dueAt;
+    outgoing.timer = this.#timers.setTimeout(() => this.#onDeliveryTimer(peer, outgoing), Math.max(0, at - this.#clock()));
   }
 
-  #onDeliveryTimer(outgoing: Outgoing): void {
+  #onDeliveryTimer(peer: Peer, outgoing: Outgoing): void {
     outgoing.timer = undefined;
     const session = outgoing.session as Session;
-    const now = this.#clock();
-    if (now - outgoing.firstSentAt >= DELIVERY_TIMEOUT) {
-      this.#fail(outgoing, "DELIVERY_TIMEOUT");
+    const backoff = outgoing.backoff as Backoff;
+    if (backoff.expired(this.#clock())) {
+      this.#fail(peer, outgoing, "DELIVERY_TIMEOUT");
       // Nothing authenticated came back since we sent: the peer lost the session (restarted, or
       // expired it). Drop ours, so the next message starts a new handshake.
-      if (session.lastReceived <= outgoing.firstSentAt) this.#endSession(session, "SESSION_CLOSED");
-      this.#pump(outgoing.peer);
-      this.#forgetIfIdle(outgoing.peer);
+      if (session.lastReceived <= backoff.startedAt) this.#endSession(session, "SESSION_CLOSED");
+      this.#pump(peer);
+      this.#forgetIfIdle(peer);
       return;
     }
     // Every fragment again: acks are per message, so we cannot know which fragments arrived.
     this.#counters.retransmissions++;
     for (const frame of outgoing.frames) this.#sendFrame(session, frame);
-    outgoing.gap *= 2;
-    outgoing.nextAt += outgoing.gap;
-    this.#armDelivery(outgoing);
+    backoff.advance();
+    this.#armDelivery(peer, outgoing);
   }
 
-  #settle(outgoing: Outgoing): void {
-    this.#stopDelivery(outgoing);
+  #settle(peer: Peer, outgoing: Outgoing): void {
+    this.#stopDelivery(peer, outgoing);
     this.#counters.messagesSent++;
     outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt });
-    this.#pump(outgoing.peer);
-    this.#forgetIfIdle(outgoing.peer);
+    this.#pump(peer);
+    this.#forgetIfIdle(peer);
   }
 
-  #fail(outgoing: Outgoing, reason: DeliveryFailure): void {
-    this.#stopDelivery(outgoing);
+  #fail(peer: Peer, outgoing: Outgoing, reason: DeliveryFailure): void {
+    this.#stopDelivery(peer, outgoing);
     this.#counters.messagesFailed++;
-    const who = `"${formatPublicKey(outgoing.peer.publicKey)}"`;
-    const [message, hint] = failureText(reason, who);
-    outgoing.reject(new DeliveryError(reason, message, hint, outgoing.id.slice()));
+    outgoing.reject(DeliveryError.of(reason, `"${formatPublicKey(peer.publicKey)}"`, outgoing.id.slice()));
   }
 
-  #stopDelivery(outgoing: Outgoing): void {
+  #stopDelivery(peer: Peer, outgoing: Outgoing): void {
     if (outgoing.timer !== undefined) this.#timers.clearTimeout(outgoing.timer);
     outgoing.timer = undefined;
-    const peer = outgoing.peer;
-    if (peer.inflight.get(outgoing.key) !== outgoing) return; // still queued: never sent
-    peer.inflight.delete(outgoing.key);
-    peer.inflightFragments -= outgoing.frames.length;
-    if (outgoing.frames.length > 1) peer.inflightMulti--;
+    peer.outbox.finish(outgoing);
   }
 
   #ack(session: Session, id: Uint8Array): void {
@@ -804,15 +541,8 @@ export class SessionEndpoint {
   // ---- handshakes (initiator) ----
 
   #startHandshake(peer: Peer, address: Address): void {
-    const now = this.#clock();
-    const handshake: Handshake = {
-      peer,
-      address,
-      startedAt: now,
-      attempts: new Map(),
-      nextAt: now + HANDSHAKE_RETRY_START,
-      gap: HANDSHAKE_RETRY_START,
-    };
+    const backoff = new Backoff(this.#clock(), HANDSHAKE_RETRY_START, HANDSHAKE_TIMEOUT);
+    const handshake: Handshake = { peer, address, attempts: new Map(), backoff };
     peer.handshake = handshake;
     this.#initiate(handshake);
     this.#armHandshake(handshake);
@@ -831,16 +561,15 @@ export class SessionEndpoint {
   }
 
   #armHandshake(handshake: Handshake): void {
-    const at = Math.min(handshake.nextAt, handshake.startedAt + HANDSHAKE_TIMEOUT);
+    const at = handshake.backoff.dueAt;
     handshake.timer = this.#timers.setTimeout(() => this.#onHandshakeTimer(handshake), Math.max(0, at - this.#clock()));
   }
 
   #onHandshakeTimer(handshake: Handshake): void {
     handshake.timer = undefined;
-    if (this.#clock() - handshake.startedAt >= HANDSHAKE_TIMEOUT) return this.#failHandshake(handshake, "HANDSHAKE_TIMEOUT");
+    if (handshake.backoff.expired(this.#clock())) return this.#failHandshake(handshake, "HANDSHAKE_TIMEOUT");
     this.#initiate(handshake);
-    handshake.gap *= 2;
-    handshake.nextAt += handshake.gap;
+    handshake.backoff.advance();
     this.#armHandshake(handshake);
   }
 
@@ -859,7 +588,7 @@ export class SessionEndpoint {
   #failHandshake(handshake: Handshake, reason: DeliveryFailure): void {
     this.#endHandshake(handshake);
     const peer = handshake.peer;
-    for (const outgoing of peer.queue.splice(0)) this.#fail(outgoing, reason);
+    for (const outgoing of peer.outbox.queue.splice(0)) this.#fail(peer, outgoing, reason);
     this.#forgetIfIdle(peer);
   }
 
@@ -893,31 +622,23 @@ export class SessionEndpoint {
     const peer = this.#peers.get(toHex(session.peer));
     if (!peer) return;
     peer.sessions = peer.sessions.filter((s) => s !== session);
-    for (const outgoing of [...peer.inflight.values()]) if (outgoing.session === session) this.#fail(outgoing, reason);
+    for (const outgoing of [...peer.outbox.inflight.values()]) {
+      if (outgoing.session === session) this.#fail(peer, outgoing, reason);
+    }
     this.#pump(peer);
     this.#forgetIfIdle(peer);
   }
 
   #releasePending(session: Session): void {
-    const host = session.address.host;
     // Counted under the address the initiation came from, which is where an unconfirmed session
     // still points (it moves only on authenticated data, and confirmation comes first).
-    const n = (this.#pendingBySource.get(host) ?? 1) - 1;
-    if (n > 0) this.#pendingBySource.set(host, n);
-    else this.#pendingBySource.delete(host);
+    this.#admission.releasePending(session.address.host);
   }
 
-  /** When the session must end or its inbox needs pruning; the timer is moved earlier only. */
-  #sessionDeadline(session: Session): number {
-    const end = session.confirmed
-      ? Math.min(session.createdAt + SESSION_MAX_AGE, Math.max(session.lastReceived, session.lastSent) + SESSION_IDLE)
-      : session.createdAt + RESPONDER_CONFIRM_TIMEOUT;
-    const prune = session.inbox.nextDeadline();
-    return prune === undefined ? end : Math.min(end, prune);
-  }
-
+  /** Arms the session's timer for its end or its inbox's next pruning; it only ever moves earlier. */
   #armSession(session: Session): void {
-    const at = this.#sessionDeadline(session);
+    const prune = session.inbox.nextDeadline();
+    const at = prune === undefined ? sessionEnd(session) : Math.min(sessionEnd(session), prune);
     const current = this.#sessionTimers.get(session);
     if (current && current.at <= at) return; // it fires first and re-arms from the state it finds
     if (current) this.#timers.clearTimeout(current.handle);
@@ -928,11 +649,8 @@ export class SessionEndpoint {
   #onSessionTimer(session: Session): void {
     this.#sessionTimers.delete(session);
     const now = this.#clock();
-    const expired = session.confirmed
-      ? now >= session.createdAt + SESSION_MAX_AGE || now >= Math.max(session.lastReceived, session.lastSent) + SESSION_IDLE
-      : now >= session.createdAt + RESPONDER_CONFIRM_TIMEOUT;
     // Expiry is silent: the peer's clock expires its side too, and a new message handshakes anew.
-    if (expired) return this.#endSession(session, "SESSION_CLOSED");
+    if (now >= sessionEnd(session)) return this.#endSession(session, "SESSION_CLOSED");
     session.inbox.prune(now);
     this.#armSession(session);
   }
@@ -943,26 +661,15 @@ export class SessionEndpoint {
     const key = toHex(publicKey);
     let peer = this.#peers.get(key);
     if (!peer) {
-      peer = { key, publicKey: publicKey.slice(), sessions: [], queue: [], inflight: new Map(), inflightFragments: 0, inflightMulti: 0 };
+      peer = { key, publicKey: publicKey.slice(), sessions: [], outbox: new Outbox() };
       this.#peers.set(key, peer);
     }
     return peer;
   }
 
   #forgetIfIdle(peer: Peer): void {
-    if (!peer.sessions.length && !peer.handshake && !peer.queue.length && !peer.inflight.size) {
+    if (!peer.sessions.length && !peer.handshake && peer.outbox.empty) {
       if (this.#peers.get(peer.key) === peer) this.#peers.delete(peer.key);
-    }
-  }
-
-  #rememberTimestamp(key: string, timestamp: number): void {
-    this.#timestamps.delete(key);
-    this.#timestamps.set(key, timestamp);
-    // Forgetting the oldest entry only lets that identity's older initiations be answered again:
-    // a replay then costs a session that no one can confirm, dropped after 10 s.
-    for (const oldest of this.#timestamps.keys()) {
-      if (this.#timestamps.size <= this.#limits.maxTimestamps) break;
-      this.#timestamps.delete(oldest);
     }
   }
 

@@ -1,0 +1,63 @@
+// The sending side of one remote peer: messages waiting for a session or for room, and the send
+// window of messages in flight (PROTOCOL §8: counted in messages, fragments and multi-fragment
+// messages).
+import { PARTIAL_PER_SESSION, SEND_WINDOW, SEND_WINDOW_FRAGMENTS } from "./constants.ts";
+import type { Delivery, DeliveryError } from "./delivery.ts";
+import type { Session } from "./session.ts";
+import type { Backoff } from "./timers.ts";
+
+/** One message on its way: its encoded frames, its promise and its retransmission schedule. */
+export interface Outgoing {
+  readonly id: Uint8Array;
+  readonly key: string;
+  readonly frames: Uint8Array[];
+  readonly calledAt: number;
+  readonly resolve: (delivery: Delivery) => void;
+  readonly reject: (error: DeliveryError) => void;
+  /** Set when it starts: the session it travels on and its retransmission schedule. */
+  session?: Session;
+  backoff?: Backoff;
+  timer?: unknown;
+}
+
+export class Outbox {
+  /** Messages waiting for a session or for room in the window, in the order they were sent. */
+  readonly queue: Outgoing[] = [];
+  /** Messages sent and not yet acknowledged, by message id (hex). */
+  readonly inflight = new Map<string, Outgoing>();
+  #fragments = 0;
+  #multi = 0;
+
+  get empty(): boolean {
+    return !this.queue.length && !this.inflight.size;
+  }
+
+  /**
+   * Whether the next queued message fits: everything in flight may arrive in one burst, which must
+   * fit the receiver's socket buffer, and a receiver reassembles only so many messages at once. A
+   * message always fits an empty window: it has at most SEND_WINDOW_FRAGMENTS.
+   */
+  hasRoom(next: Outgoing): boolean {
+    if (!this.inflight.size) return true;
+    const fragments = next.frames.length;
+    return this.inflight.size < SEND_WINDOW &&
+      this.#fragments + fragments <= SEND_WINDOW_FRAGMENTS &&
+      (fragments === 1 || this.#multi < PARTIAL_PER_SESSION);
+  }
+
+  /** Moves a message into the window. */
+  start(outgoing: Outgoing): void {
+    this.inflight.set(outgoing.key, outgoing);
+    this.#fragments += outgoing.frames.length;
+    if (outgoing.frames.length > 1) this.#multi++;
+  }
+
+  /** Takes a message out of the window; false if it was never in it (still queued). */
+  finish(outgoing: Outgoing): boolean {
+    if (this.inflight.get(outgoing.key) !== outgoing) return false;
+    this.inflight.delete(outgoing.key);
+    this.#fragments -= outgoing.frames.length;
+    if (outgoing.frames.length > 1) this.#multi--;
+    return true;
+  }
+}
