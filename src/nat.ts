@@ -11,6 +11,8 @@ import { encodeRegister, parseRelayPacket } from "./wire/relay_packets.ts";
 
 /** PROTOCOL §9 and our decisions (docs/PROTOCOL.md §8). */
 export const RELAYS_WANTED = 2;
+/** Candidates asked at once, beyond those, while a relay is missing. */
+export const PROBES = 2;
 export const REGISTER_EVERY = 20_000;
 /** A register unanswered this long counts as missed and is sent again. */
 export const REGISTER_ANSWER_WAIT = 2_000;
@@ -95,6 +97,11 @@ export class RelayRegistrations {
     this.#timer = null;
   }
 
+  /** Whether RELAYS_WANTED relays are registered. */
+  get complete(): boolean {
+    return this.relays.length >= RELAYS_WANTED;
+  }
+
   /** The relays registered now. */
   get relays(): Address[] {
     return [...this.#active.values()].filter((r) => r.registered).map((r) => r.address);
@@ -114,6 +121,7 @@ export class RelayRegistrations {
     registration.missed = 0;
     registration.waiting = false;
     if (!registration.registered) {
+      if (this.relays.length >= RELAYS_WANTED) return void this.#active.delete(addressKey(from));
       registration.registered = true;
       this.#opts.onChange(registration.address, "registered", packet.address);
     }
@@ -141,8 +149,16 @@ export class RelayRegistrations {
     this.#timer = this.#opts.clock.setTimeout(() => this.#tick(), 500);
   }
 
-  /** Tries new candidates until RELAYS_WANTED are active: named ones first, failed ones last. */
+  /**
+   * Keeps RELAYS_WANTED registered: while fewer are, probes up to PROBES more candidates at once
+   * (named ones first, failed ones last); once enough are, stops probing.
+   */
   #fill(now: number): void {
+    const registered = this.relays.length;
+    if (registered >= RELAYS_WANTED) {
+      for (const [key, r] of this.#active) if (!r.registered) this.#active.delete(key);
+      return;
+    }
     const seen = new Set<string>();
     const pool = [...(this.#opts.named ?? []), ...[...this.#opts.candidates()].reverse()].filter((a) => {
       const key = addressKey(a);
@@ -152,12 +168,12 @@ export class RelayRegistrations {
     });
     pool.sort((a, b) => Number(this.#failed.has(addressKey(a))) - Number(this.#failed.has(addressKey(b))));
     for (const address of pool) {
-      if (this.#active.size >= RELAYS_WANTED) break;
+      if (this.#active.size >= RELAYS_WANTED + PROBES) break;
       const r: Registration = { address, registered: false, missed: 0, sentAt: 0, waiting: false };
       this.#active.set(addressKey(address), r);
       this.#register(r, now);
     }
-    if (pool.length === 0 && this.#active.size < RELAYS_WANTED) this.#failed.clear();
+    if (pool.length === 0) this.#failed.clear();
   }
 
   /** One `register` per live period secret: p, and p + 1 so that the next record's tag works. */

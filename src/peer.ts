@@ -19,7 +19,7 @@ import { type Delivery, type IncomingMessage, type Route, SessionEndpoint } from
 
 /** Chat nodes met on the DHT that a listener behind NAT may ask to relay (newest last). */
 const CHAT_NODES_KEPT = 32;
-/** How long a listener behind NAT waits for its first relay before it publishes its record. */
+/** How long a listener behind NAT waits for its relays before it publishes its first record. */
 const FIRST_RELAY_WAIT = 3_000;
 
 export interface PeerOptions {
@@ -165,7 +165,7 @@ export class Peer {
           if (seenAs && !publicAddress) publicAddress = seenAs;
           this.sessions.useRelays(registrations.relays);
           onRelay?.(relay, state);
-          ready();
+          if (registrations.complete) ready();
           this._announcer?.republish();
         },
       });

@@ -8,22 +8,23 @@ import { parseRelayPacket } from "./wire/relay_packets.ts";
 
 const KRPC = 0x64;
 
-/** Whether a datagram is one of the KRPC messages of a chat/1 node (`v` starting with `CH`). */
+/**
+ * Whether a datagram is a KRPC response from a chat/1 node (`v` starting with `CH`, PROTOCOL §5):
+ * a node that answered us, so a candidate relay. Dict keys are sorted, so a response of ours ends
+ * `1:v4:CH‥1:y1:re` and only its last 16 bytes need a look (no decoding).
+ */
 export function fromChatNode(buf: Uint8Array): boolean {
-  // Dict keys are sorted, so `v` comes right before `y`; its value starts `4:CH` (PROTOCOL §5).
-  for (let i = buf.length - 16; i >= 0 && i > buf.length - 40; i--) {
-    if (buf[i] === 0x31 && buf[i + 1] === 0x3a && buf[i + 2] === 0x76 && buf[i + 3] === 0x34 && buf[i + 4] === 0x3a &&
-      buf[i + 5] === 0x43 && buf[i + 6] === 0x48) return true;
-  }
-  return false;
+  const at = buf.length - 16;
+  return at >= 0 && TAIL.every((b, i) => b < 0 || buf[at + i] === b);
 }
+const TAIL = [..."1:v4:CH"].map((c) => c.charCodeAt(0)).concat(-1, -1, ...[..."1:y1:re"].map((c) => c.charCodeAt(0)));
 
 export interface RelayingOptions {
   clock?: Clock;
   limits?: Partial<RelayLimits>;
   /** Datagrams that are neither KRPC nor relay requests (sessions, `registered`, `relayed`). */
   other?: (buf: Uint8Array, from: Address) => void;
-  /** KRPC datagrams from chat/1 nodes, as seen on the wire: candidate relays for a listener. */
+  /** KRPC responses from chat/1 nodes: candidate relays for a listener. */
   onChatNode?: (from: Address) => void;
 }
 
