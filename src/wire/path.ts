@@ -4,7 +4,7 @@
 // authenticated packet, as WireGuard's roaming does with addresses.
 import { ChatError } from "../errors.ts";
 import { encodeRelay, encodeRelayBack } from "./relay_packets.ts";
-import type { Address } from "./session.ts";
+import type { Address } from "../crypto/record.ts";
 import { equalBytes } from "./_bytes.ts";
 
 export type Path =

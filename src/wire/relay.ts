@@ -13,7 +13,7 @@ import {
 } from "./constants.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { encodeRegistered, encodeRelayed, type RelayPacket } from "./relay_packets.ts";
-import type { Address } from "./session.ts";
+import type { Address } from "../crypto/record.ts";
 import { toHex } from "./_bytes.ts";
 
 export interface RelayOptions {

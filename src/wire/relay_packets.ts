@@ -1,7 +1,7 @@
 // The five packet types of PROTOCOL §9 (relays). Same 4-byte header as §6; `addr` is a compact
 // address (§1) preceded by its length in one byte (6 or 18); `inner` is one whole §6 packet of
 // type 1, 2 or 3 and never a §9 packet. Parsing is exact, as for §6: anything else is `null`.
-import { decodeCompactAddress, encodeCompactAddress } from "../crypto/record.ts";
+import { type Address, decodeCompactAddress, encodeCompactAddress } from "../crypto/record.ts";
 import {
   MAX_DATAGRAM,
   RELAY_SECRET_LEN,
@@ -14,7 +14,6 @@ import {
   TYPE_RELAY_BACK,
   TYPE_RELAYED,
 } from "./constants.ts";
-import type { Address } from "./session.ts";
 
 export type RelayPacket =
   | { readonly type: typeof TYPE_REGISTER; readonly secret: Uint8Array }

@@ -1,6 +1,7 @@
 // One established (or, for a responder, about to be confirmed) session: its transport keys,
 // send counter, replay window and inbox. `erase()` wipes the keys; nothing works afterwards.
 import type { CipherState } from "../crypto/noise.ts";
+import type { Address } from "../crypto/record.ts";
 import { MAX_COUNTER } from "./constants.ts";
 import { Inbox } from "./fragment.ts";
 import { encodeData, type DataPacket } from "./packets.ts";
@@ -8,11 +9,8 @@ import type { Path } from "./path.ts";
 import { ReplayWindow } from "./replay.ts";
 import type { TransportKeys } from "./handshake.ts";
 
-/** A UDP address. */
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
+/** A UDP address (the crypto layer's, as records carry it). */
+export type { Address };
 
 const NO_AD = new Uint8Array(0); // PROTOCOL §6: data packets have empty associated data
 
