@@ -7,6 +7,7 @@ import { periodOf } from "./crypto/blind.ts";
 import { type Address, type RelayEntry, relayTag } from "./crypto/record.ts";
 import { addressKey, type Clock } from "./dht/transport.ts";
 import { TYPE_REGISTERED } from "./wire/constants.ts";
+import { isPrivateIPv4 } from "./wire/path.ts";
 import { encodeRegister, parseRelayPacket } from "./wire/relay_packets.ts";
 
 /** PROTOCOL §9 and our decisions (docs/PROTOCOL.md §8). */
@@ -26,23 +27,22 @@ export function interfaceAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => i.family === "IPv4").map((i) => i.address));
 }
 
-/** RFC 1918 private ranges: addresses a peer on the same LAN can reach without the NAT. */
-export function isPrivateIPv4(host: string): boolean {
-  const [a, b] = host.split(".").map(Number) as [number, number];
-  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+/**
+ * PROTOCOL §9: behind NAT when the address the network sees is not one of our interfaces' (the
+ * bound one, or any when the socket is bound to all). Undefined while nothing has told us yet.
+ */
+export function behindNat(seen: Address | null | undefined, bound: Address, interfaces: readonly string[] = interfaceAddresses()): boolean | undefined {
+  if (!seen) return undefined;
+  return !(bound.host === "0.0.0.0" ? interfaces : [bound.host]).includes(seen.host);
 }
 
 /**
- * PROTOCOL §9: behind NAT when the address the network sees is not one of our interfaces'.
- * Undefined while nothing has told us our address yet.
+ * The private interface addresses a record lists after the public one, with our port: those of
+ * every interface when the socket is bound to all of them, else the bound one if it is private.
  */
-export function behindNat(seen: Address | null | undefined, interfaces: readonly string[] = interfaceAddresses()): boolean | undefined {
-  return seen ? !interfaces.includes(seen.host) : undefined;
-}
-
-/** The private interface addresses a record lists after the public one, with our port. */
-export function lanAddresses(port: number, interfaces: readonly string[] = interfaceAddresses()): Address[] {
-  return interfaces.filter(isPrivateIPv4).slice(0, MAX_LAN_ADDRESSES).map((host) => ({ host, port }));
+export function lanAddresses(bound: Address, interfaces: readonly string[] = interfaceAddresses()): Address[] {
+  const hosts = bound.host === "0.0.0.0" ? interfaces : [bound.host];
+  return hosts.filter(isPrivateIPv4).slice(0, MAX_LAN_ADDRESSES).map((host) => ({ host, port: bound.port }));
 }
 
 export type RelayState = "registered" | "lost";

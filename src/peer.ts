@@ -127,7 +127,8 @@ export class Peer {
 
   /** Publishes our contact record once (PROTOCOL §4). */
   announce(opts: AnnounceOptions = {}): Promise<AnnounceResult> {
-    return announce(this.dht, this.identity, opts);
+    const clock = this._clock;
+    return announce(this.dht, this.identity, { ...(clock ? { now: () => clock.now() } : {}), ...opts });
   }
 
   /** The relay this peer runs for others (PROTOCOL §9): its counters. */
@@ -146,7 +147,7 @@ export class Peer {
     this._registrations?.stop();
     const clock = this._clock ?? systemClock;
     const seen = this.dht.externalAddress();
-    const nat = this._opts.behindNat ?? behindNat(seen) ?? false;
+    const nat = this._opts.behindNat ?? behindNat(seen, this.address()) ?? false;
     onNat?.({ behindNat: nat, publicAddress: seen });
     this._socket.relaying = !this._opts.readOnly && !nat;
     this.sessions.behindNat = nat;
@@ -172,9 +173,8 @@ export class Peer {
       this._registrations = registrations;
       relays = (period) => registrations.entries(period);
       announcerOpts.addresses ??= () => {
-        const port = this.address().port;
         const own = this.dht.externalAddress() ?? publicAddress;
-        return [...(own ? [own] : []), ...lanAddresses(port)];
+        return [...(own ? [own] : []), ...lanAddresses(this.address())];
       };
       registrations.start();
       await Promise.race([firstRelay, new Promise<void>((r) => clock.setTimeout(() => r(), FIRST_RELAY_WAIT))]);
@@ -189,7 +189,8 @@ export class Peer {
 
   /** Finds the addresses of a public key (z-base-32 or hex text, or its 32 bytes). */
   lookup(publicKey: string | Uint8Array, opts: LookupOptions = {}): Promise<LookupResult> {
-    return lookup(this.dht, toKey(publicKey), opts);
+    const clock = this._clock;
+    return lookup(this.dht, toKey(publicKey), { ...(clock ? { now: () => clock.now() } : {}), ...opts });
   }
 
   /**

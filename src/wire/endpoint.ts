@@ -32,7 +32,8 @@ import { Mailbox } from "./mailbox.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
 import { type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
 import {
-  checkRoute, direct, type Path, pathKind, punchAddresses, relayRoutes, type Route, routePaths, sameAddress, wrap,
+  checkRoute, direct, firstAttemptPaths, type Path, pathKind, punchAddresses, relayRoutes, type Route, routePaths, sameAddress,
+  wrap,
 } from "./path.ts";
 import { parseRelayPacket } from "./relay_packets.ts";
 import { type Address, Session } from "./session.ts";
@@ -649,7 +650,8 @@ export class SessionEndpoint {
     handshake.attempts.set(index, initiation);
     this.#slots.set(index, { handshake, initiation });
     this.#counters.initiationsSent++;
-    for (const path of handshake.paths) this.#transmit(initiation.packet, path);
+    const paths = handshake.attempts.size === 1 ? firstAttemptPaths(handshake.paths) : handshake.paths;
+    for (const path of paths) this.#transmit(initiation.packet, path);
   }
 
   #armHandshake(handshake: Handshake): void {

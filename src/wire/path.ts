@@ -53,6 +53,25 @@ export function samePath(a: Path, b: Path): boolean {
   return b.via === "relay-back" && sameAddress(a.relay, b.relay) && sameAddress(a.peer, b.peer);
 }
 
+/** RFC 1918 private ranges: addresses a peer on the same LAN reaches without the NAT. */
+export function isPrivateIPv4(host: string): boolean {
+  const [a, b] = host.split(".").map(Number) as [number, number];
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+/**
+ * The paths of a handshake's first attempt. A route with relays belongs to a listener behind NAT:
+ * a direct copy to its public address would reach the listener's NAT before the listener's punch
+ * and leave a conntrack entry there (sender → nat:port) that makes a Linux NAT move the punch to
+ * another port, which the sender's NAT then drops. So the first attempt goes to the relays and the
+ * LAN addresses only; the public address gets the session's first packets once the listener has
+ * punched (the punch window), and every retry (docs/PROTOCOL.md §8).
+ */
+export function firstAttemptPaths(paths: readonly Path[]): Path[] {
+  if (!paths.some((p) => p.via === "relay")) return [...paths];
+  return paths.filter((p) => p.via !== "direct" || isPrivateIPv4(p.address.host));
+}
+
 /** The paths an initiation takes: every direct address and every relay, each once. */
 export function routePaths(route: Route): Path[] {
   const paths: Path[] = [];
