@@ -102,7 +102,7 @@ export class Peer {
     this.sessions = new SessionEndpoint({
       identity: opts.identity,
       send: (buf, to) => socket.send(buf, to),
-      ...(opts.clock ? { clock: () => opts.clock!.now(), timers: opts.clock } : {}),
+      ...(opts.clock ? { clock: () => Math.floor(opts.clock!.now()), timers: opts.clock } : {}),
     });
   }
 
