@@ -13,7 +13,7 @@ import { encodeRegister, parseRelayPacket } from "./wire/relay_packets.ts";
 /** PROTOCOL §9 and our decisions (docs/PROTOCOL.md §8). */
 export const RELAYS_WANTED = 2;
 /** Candidates asked at once, beyond those, while a relay is missing. */
-export const PROBES = 2;
+export const PROBES = 4;
 export const REGISTER_EVERY = 20_000;
 /** A register unanswered this long counts as missed and is sent again. */
 export const REGISTER_ANSWER_WAIT = 2_000;
@@ -134,7 +134,8 @@ export class RelayRegistrations {
       if (r.waiting && now - r.sentAt >= REGISTER_ANSWER_WAIT) {
         r.missed++;
         r.waiting = false;
-        if (r.missed >= REGISTER_MISSES) {
+        // A candidate that never answered is not waited for twice: most such are not relays.
+        if (r.missed >= REGISTER_MISSES || !r.registered) {
           this.#active.delete(key);
           this.#failed.add(key);
           if (r.registered) this.#opts.onChange(r.address, "lost");
