@@ -1,6 +1,8 @@
 // A listener behind NAT (PROTOCOL §9): how it knows it is behind one, and its registrations with
 // two relays: `register` every 20 s (which also holds its NAT mapping toward the relay), a relay
 // that missed 3 answers replaced by another, and a new secret, so a new tag, for every period.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { periodOf } from "./crypto/blind.ts";
@@ -21,6 +23,22 @@ export const REGISTER_ANSWER_WAIT = 2_000;
 export const REGISTER_MISSES = 3;
 /** LAN addresses a record lists after the public one (PROTOCOL §9: at most 2). */
 export const MAX_LAN_ADDRESSES = 2;
+
+/**
+ * Named relays as IP addresses (relays answer from an IP, which is how we know them); a name that
+ * does not resolve is left out.
+ */
+export async function resolveRelays(list: readonly Address[]): Promise<Address[]> {
+  const out = await Promise.all(list.map(async (a) => {
+    if (isIP(a.host)) return a;
+    try {
+      return { host: (await lookup(a.host, { family: 4 })).address, port: a.port };
+    } catch {
+      return null;
+    }
+  }));
+  return out.filter((a): a is Address => a !== null);
+}
 
 /** Our interface addresses (IPv4), loopback included. */
 export function interfaceAddresses(): string[] {

@@ -12,7 +12,7 @@ import { DhtNode, type DhtState } from "./dht/node.ts";
 import { addressKey, type Clock, systemClock, type Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
 import { ChatError } from "./errors.ts";
-import { behindNat, lanAddresses, RelayRegistrations, type RelayState } from "./nat.ts";
+import { behindNat, lanAddresses, RelayRegistrations, type RelayState, resolveRelays } from "./nat.ts";
 import { RelayingTransport } from "./relaying.ts";
 import { TYPE_REGISTERED } from "./wire/constants.ts";
 import { type Delivery, type IncomingMessage, type Route, SessionEndpoint } from "./wire/endpoint.ts";
@@ -160,7 +160,7 @@ export class Peer {
       const registrations = new RelayRegistrations({
         send: (buf, to) => this._socket.send(buf, to),
         clock,
-        ...(this._opts.relays ? { named: this._opts.relays } : {}),
+        ...(this._opts.relays ? { named: await resolveRelays(this._opts.relays) } : {}),
         candidates: () => [...this._chatNodes.values()],
         onChange: (relay, state, seenAs) => {
           if (seenAs && !publicAddress) publicAddress = seenAs;
