@@ -3,7 +3,7 @@
 // once per voter /24 (IPv4, as libtorrent's ip_voter groups them), an address needs a minimum of
 // such voters and a clear majority, and an address we are bound to on a public interface wins
 // over any vote.
-import { isLocal, isLoopback } from "./bep42.ts";
+import { isLocal, isLoopback, subnet24 } from "./bep42.ts";
 import { type Address, addressKey } from "./transport.ts";
 
 /** How many voter groups are remembered (the most recent). */
@@ -49,7 +49,7 @@ export class AddressVotes {
   /** A voter group: its /24 on the Internet; on loopback one per socket, on a LAN one per host. */
   private _group(voter: Address): string {
     if (!this._restrictLocal && isLocal(voter.host)) return isLoopback(voter.host) ? addressKey(voter) : voter.host;
-    return voter.host.includes(".") ? voter.host.slice(0, voter.host.lastIndexOf(".")) : voter.host;
+    return subnet24(voter.host);
   }
 }
 

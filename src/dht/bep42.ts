@@ -35,6 +35,9 @@ export function isLocal(host: string): boolean {
 
 export const isLoopback = (host: string): boolean => host.startsWith("127.") || host === "::1";
 
+/** The /24 of an IPv4 address ("1.2.3"); other hosts as they are. */
+export const subnet24 = (host: string): string => (parseIPv4(host) ? host.slice(0, host.lastIndexOf(".")) : host);
+
 /** A node id valid for `host` (IPv4): the first 21 bits from CRC32C, the last byte `rand`; null for other hosts. */
 export function nodeIdFor(host: string, rand = crypto.getRandomValues(new Uint8Array(1))[0]!): Uint8Array | null {
   const ip = parseIPv4(host);

@@ -252,6 +252,7 @@ export class DhtNode {
     }
     return lookup((to, q2, a2, expect) => this._query(to, q2, a2, expect), this.clock, {
       target, q, a, seeds, unknown, self: this.id, k: this.k, alpha: this.alpha, slowAfter: this._slowAfter,
+      group: (addr) => this.table.searchGroup(addr),
       ...(onReply ? { onReply } : {}),
     });
   }

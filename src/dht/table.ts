@@ -11,9 +11,10 @@
 // shares 127.0.0.1), at most 2 contacts of one /24 in a bucket, and a BEP 42 id for the contact's
 // IP. The local network blocks of BEP 42 are exempt from the last two, unless `restrictLocal`.
 import KBucket from "k-bucket";
-import { isLocal, validNodeId } from "./bep42.ts";
+import { isLocal, subnet24, validNodeId } from "./bep42.ts";
 import { GOOD_FOR, K, MAX_FAILS, PER_SUBNET_PER_BUCKET } from "./constants.ts";
 import type { NodeInfo } from "./krpc.ts";
+import type { Address } from "./transport.ts";
 import { sourceKey } from "./ratelimit.ts";
 import { equal } from "./rpc.ts";
 
@@ -103,9 +104,9 @@ export class RoutingTable {
     if (there) return equal(there.id, node.id);
     if (exempt) return true;
     // libtorrent's restrict_routing_ips: nodes of one /24 in one bucket are likely one operator.
-    const subnet = node.host.slice(0, node.host.lastIndexOf("."));
+    const subnet = subnet24(node.host);
     let same = 0;
-    for (const c of this._bucketOf(node.id).contacts!) if (c.host.startsWith(subnet + ".") && ++same >= PER_SUBNET_PER_BUCKET) return false;
+    for (const c of this._bucketOf(node.id).contacts!) if (subnet24(c.host) === subnet && ++same >= PER_SUBNET_PER_BUCKET) return false;
     return true;
   }
 
@@ -143,6 +144,15 @@ export class RoutingTable {
 
   private _ipKey(node: NodeInfo): string {
     return sourceKey(node, this._rules.restrictLocal);
+  }
+
+  /**
+   * libtorrent's restrict_search_ips: a lookup queries one node per /24 (a host with many sockets
+   * or addresses counts once among the closest); null where nothing is restricted.
+   */
+  searchGroup(a: Address): string | null {
+    if (!this._rules.restrictIps || (!this._rules.restrictLocal && isLocal(a.host))) return null;
+    return subnet24(a.host);
   }
 
   /** The n contacts closest to `target` by XOR distance, closest first. */
