@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity, wipeIdentity } from "../crypto/identity.ts";
 import { openSeed, scryptProblem, sealSeed, type SealedSeed } from "../crypto/keyfile.ts";
@@ -138,7 +139,7 @@ export async function loadIdentity(path: string | undefined, opts: PassphraseSou
 export async function openIdentityFile(file: IdentityFile, opts: PassphraseSource = {}): Promise<Identity> {
   let seed: Uint8Array;
   if ("seed" in file) {
-    seed = Buffer.from(file.seed, "hex");
+    seed = hexToBytes(file.seed);
   } else {
     const passphrase = await readPassphrase(opts, false);
     const opened = await openSeed(file.encrypted as SealedSeed, passphrase, file.publicKey);
