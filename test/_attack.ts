@@ -36,7 +36,7 @@ export function rssPeak(): { stop(): number } {
 /** A DHT node on `host` (a loopback address) with a BEP 42 id for it, under the public-address rules. */
 export async function nodeAt(host: string, opts: Partial<DhtOptions> = {}): Promise<DhtNode> {
   const transport = await UdpTransport.bind({ host });
-  return new DhtNode({ transport, id: nodeIdFor(host)!, bootstrap: false, restrictLocal: true, timeout: 500, ...opts });
+  return new DhtNode({ transport, id: nodeIdFor(host)!, bootstrap: false, restrictLocal: true, ...opts });
 }
 
 export interface Swarm {
@@ -51,7 +51,7 @@ export async function legitSwarm(n: number): Promise<Swarm> {
   for (let i = 1; i <= n; i++) transports.push(await UdpTransport.bind({ host: `127.1.${i}.1` }));
   const bootstrap = transports.slice(0, 3).map((t) => t.address());
   const nodes = transports.map((transport) =>
-    new DhtNode({ transport, id: nodeIdFor(transport.address().host)!, bootstrap, restrictLocal: true, timeout: 500, maintenance: false }));
+    new DhtNode({ transport, id: nodeIdFor(transport.address().host)!, bootstrap, restrictLocal: true, maintenance: false }));
   for (let round = 0; round < 2; round++) await Promise.all(nodes.map((node) => node.bootstrap().catch(() => null)));
   return { nodes, bootstrap, destroy: () => { for (const node of nodes) node.destroy(); } };
 }

@@ -105,7 +105,7 @@ class Lookup {
     this._ids.set(bytesKey(this._o.self), null);
     for (const node of this._o.seeds) this._add(node, 0);
     for (const addr of this._o.unknown ?? []) {
-      if (!this._asked.has(addressKey(addr))) this._send(addr, undefined, 0, null);
+      if (!this._asked.has(addressKey(addr)) && !this._groups.has(this._o.group?.(addr) ?? "")) this._send(addr, undefined, 0, null);
     }
     this._step();
   }
