@@ -4,8 +4,11 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { AddressVotes, isPublicBound, MIN_VOTERS } from "../src/dht/address.ts";
 import { validNodeId } from "../src/dht/bep42.ts";
+import { type BDict, decode, encode } from "../src/bencode.ts";
+import { encodeAddress } from "../src/dht/krpc.ts";
 import { DhtNode } from "../src/dht/node.ts";
 import { SimNetwork } from "../src/dht/sim.ts";
+import { Bench } from "./_dht.ts";
 
 const test = suite("dht address votes");
 const me = { host: "5.6.7.8", port: 4000 };
@@ -49,6 +52,27 @@ test("a public bound address wins over any vote; a wildcard or local one does no
   assert.equal(node.externalAddress(), { host: "5.6.7.8", port: 6881 });
   assert.ok(validNodeId(node.id, "5.6.7.8"), "a BEP 42 id for the public address it is bound to");
   node.destroy();
+});
+
+test("once the votes agree on a public address, the node takes a BEP 42 id for it and keeps its contacts", async () => {
+  const b = new Bench();
+  const before = b.node.id;
+  const peers = [b.peer(), b.peer(), b.peer()];
+  for (const p of peers) {
+    p.transport.onMessage((buf, from) => {
+      const m = decode(buf) as BDict;
+      p.transport.send(encode({ ip: encodeAddress(me)!, t: m["t"], y: "r", r: { id: p.id } }), from);
+    });
+  }
+  for (const [i, p] of peers.entries()) {
+    await b.net.clock.until(b.node.ping(p.transport.address()));
+    assert.is(validNodeId(b.node.id, me.host), i === peers.length - 1, `after ${i + 1} votes`);
+  }
+  assert.not.equal(b.node.id, before);
+  assert.is(b.node.table.size, 3, "the contacts moved to the new table");
+  assert.equal(b.node.toJSON().id, Buffer.from(b.node.id).toString("hex"));
+  const fixed = new Bench({ id: before });
+  assert.equal(fixed.node.id, before, "an id given by the caller stays");
 });
 
 test.run();

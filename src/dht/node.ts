@@ -12,7 +12,7 @@ import { type BDict, decode, encode, isBytes, isInt } from "../bencode.ts";
 import { ALPHA, ANSWERED, BOOTSTRAP, GET_PAD, K, KEY_LENGTH, LIMITS, type Limits, MAX_VALUE, REFRESH_EVERY, SIG_LENGTH, TICK } from "./constants.ts";
 import { immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { AddressVotes, isPublicBound } from "./address.ts";
-import { nodeIdFor } from "./bep42.ts";
+import { isLocal, nodeIdFor, validNodeId } from "./bep42.ts";
 import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
 import { decodeAddress, type NodeInfo, parseMessage } from "./krpc.ts";
 import { lookup, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
@@ -115,8 +115,11 @@ export interface DhtStats {
 }
 
 export class DhtNode {
-  readonly id: Uint8Array;
-  readonly table: RoutingTable;
+  private _id: Uint8Array;
+  private _table: RoutingTable;
+  private readonly _rules: TableRules;
+  /** The id was given (`opts.id`): never replaced by a BEP 42 one. */
+  private readonly _fixedId: boolean;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly k: number;
@@ -140,7 +143,8 @@ export class DhtNode {
     this.transport = opts.transport;
     this.clock = opts.clock ?? systemClock;
     const bound = this.transport.address();
-    this.id = opts.id ?? (opts.state ? hexToBytes(opts.state.id) : null) ??
+    this._fixedId = opts.id !== undefined;
+    this._id = opts.id ?? (opts.state ? hexToBytes(opts.state.id) : null) ??
       (isPublicBound(bound) ? nodeIdFor(bound.host) : null) ?? crypto.getRandomValues(new Uint8Array(20));
     if (this.id.length !== 20) throw new RangeError("Node id must be 20 bytes");
     this.k = opts.k ?? K;
@@ -153,13 +157,12 @@ export class DhtNode {
       readOnly: opts.readOnly ?? false,
     });
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
-    const rules: TableRules = {
+    const rules: TableRules = this._rules = {
       ...(opts.restrictIps === undefined ? {} : { restrictIps: opts.restrictIps }),
       ...(opts.enforceNodeId === undefined ? {} : { enforceNodeId: opts.enforceNodeId }),
       restrictLocal: opts.restrictLocal ?? false,
     };
-    this.table = new RoutingTable(this.id, this.k, rules);
-    this.table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
+    this._table = this._newTable(this._id);
     this._votes = new AddressVotes(rules.restrictLocal);
     this._server = new DhtServer({
       transport: this.transport, clock: this.clock, limits: this._limits, node: this, restrictLocal: rules.restrictLocal!,
@@ -170,6 +173,15 @@ export class DhtNode {
     this._resolve = opts.resolve ?? (async (host) => (await dns(host, { family: 4 })).address);
     this.transport.onMessage((buf, from) => this.handle(buf, from));
     if (opts.maintenance !== false) this._schedule();
+  }
+
+  /** Our node id: given, saved, or made; replaced by a BEP 42 one once our public address is known. */
+  get id(): Uint8Array {
+    return this._id;
+  }
+
+  get table(): RoutingTable {
+    return this._table;
   }
 
   address(): Address {
@@ -223,13 +235,40 @@ export class DhtNode {
       (reply) => {
         this.table.heard({ id: reply.id, host: to.host, port: to.port }, this.clock.now());
         this._remember(to);
-        if (reply.ip) this._votes.vote(to, reply.ip);
+        if (reply.ip) {
+          this._votes.vote(to, reply.ip);
+          this._checkId();
+        }
       },
       (err: QueryError) => {
         if (expect && typeof err.code !== "number") this.table.failed(expect);
       },
     );
     return p;
+  }
+
+  /**
+   * BEP 42 "Bootstrapping": once the votes agree on a public address our id is not valid for, the
+   * node takes an id that is (as libtorrent's update_node_id), so that enforcing nodes keep it in
+   * their tables; its contacts move to a table around the new id.
+   */
+  private _checkId(): void {
+    if (this._fixedId) return;
+    const external = this.externalAddress();
+    if (!external || (!this._rules.restrictLocal && isLocal(external.host)) || validNodeId(this._id, external.host)) return;
+    const id = nodeIdFor(external.host);
+    if (!id) return;
+    const old = this._table;
+    this._id = id;
+    this._table = this._newTable(id);
+    for (const c of old.all()) this._table.insert(c);
+    this._table.refused = old.refused;
+  }
+
+  private _newTable(id: Uint8Array): RoutingTable {
+    const table = new RoutingTable(id, this.k, this._rules);
+    table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
+    return table;
   }
 
   private _remember(answered: Address): void {
