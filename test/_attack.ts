@@ -62,6 +62,7 @@ export class RawSocket {
   sentBytes = 0;
   receivedBytes = 0;
   private _handler: ((msg: BDict, from: Address, size: number) => void) | null = null;
+  private _closed = false;
 
   private constructor(socket: dgram.Socket) {
     this.socket = socket;
@@ -99,6 +100,7 @@ export class RawSocket {
   }
 
   send(msg: BInput | Uint8Array, to: Address): number {
+    if (this._closed) return 0;
     const buf = msg instanceof Uint8Array ? msg : encode(msg);
     this.sentBytes += buf.length;
     this.socket.send(buf, to.port, to.host);
@@ -106,6 +108,8 @@ export class RawSocket {
   }
 
   close(): void {
+    if (this._closed) return;
+    this._closed = true;
     this.socket.removeAllListeners("message");
     this.socket.close();
   }

@@ -21,6 +21,7 @@ test("one IP claiming ids near the victim gets at most one contact; find_node an
     ...(await Promise.all([0, 1, 2, 3].map(() => RawSocket.bind(hosts.valid)))),
   ];
   const observer = await RawSocket.bind("127.2.0.1");
+  const timers: ReturnType<typeof setInterval>[] = [];
   try {
     await victim.bootstrap();
     const rss0 = rssMiB();
@@ -36,12 +37,11 @@ test("one IP claiming ids near the victim gets at most one contact; find_node an
         s.send({ t: msg["t"], y: "r", r: { id: claimed, nodes: encodeNodes(fake.slice(0, 8)) } }, from);
       });
       // Queries from ever-new ids, so that the victim pings each one back (and it answers).
-      const timer = setInterval(() => {
+      timers.push(setInterval(() => {
         claimed = claim(s.address.host);
         s.send({ t: "aa", y: "q", q: "ping", a: { id: claimed } }, victim.address());
         attackerQueries++;
-      }, 20);
-      s.socket.on("close", () => clearInterval(timer));
+      }, 20));
     }
     const end = Date.now() + attackMs(4);
     let maxNear = 0, maxValid = 0, answers = 0, attackerInAnswers = 0, maxPerAnswer = 0, pings = 0, pongs = 0;
@@ -77,6 +77,7 @@ test("one IP claiming ids near the victim gets at most one contact; find_node an
     assert.ok(pongs >= pings * 0.9, `the legitimate peer is served: ${pongs}/${pings}`);
     assert.ok(figures.rssGrowthMiB < 64, `RSS grew ${figures.rssGrowthMiB} MiB`);
   } finally {
+    for (const timer of timers) clearInterval(timer);
     for (const s of sockets) s.close();
     observer.close();
     victim.destroy();

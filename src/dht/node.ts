@@ -104,8 +104,10 @@ export interface DhtStats {
   nodes: number;
   items: number;
   torrents: number;
-  /** Memory held by stored items (bytes, as the store counts it). */
+  /** Memory held by stored items (bytes, as the store counts it); items evicted for others; puts refused when full. */
   storedBytes: number;
+  evicted: number;
+  refusedPuts: number;
   /** Contacts the routing table refused (one per IP, /24 per bucket, BEP 42 ids). */
   refused: number;
   received: Record<string, number>;
@@ -516,6 +518,8 @@ export class DhtNode {
       items: this._server.storing?.items ?? 0,
       torrents: this._server.storing?.torrents ?? 0,
       storedBytes: this._server.storing?.bytes ?? 0,
+      evicted: this._server.storing?.evicted ?? 0,
+      refusedPuts: this._server.storing?.refused ?? 0,
       refused: this.table.refused,
       received: { ...this._server.received },
       sent: this._rpc.queries,

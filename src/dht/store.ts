@@ -47,6 +47,9 @@ export function itemSize(item: StoredItem): number {
 export class Store {
   /** Memory held by items (see itemSize). */
   bytes = 0;
+  /** Items evicted to make room for others, and puts refused because nothing ranked lower. */
+  evicted = 0;
+  refused = 0;
   private readonly _localId: () => Uint8Array;
   private readonly _limits: Limits;
   private readonly _items = new Map<string, ItemEntry>();
@@ -83,7 +86,10 @@ export class Store {
     const key = bytesKey(target);
     const old = this._items.get(key);
     const load = this._itemsBySource.get(source) ?? 0;
-    if (!old && load >= this._limits.itemsPerIp) return "full";
+    if (!old && load >= this._limits.itemsPerIp) {
+      this.refused++;
+      return "full";
+    }
     const sources = old ? [...old.sources] : [];
     // A source at its quota may still refresh an item that others put, without counting for it.
     if (!sources.includes(source) && sources.length < ITEM_SOURCES && load < this._limits.itemsPerIp) sources.push(source);
@@ -95,11 +101,14 @@ export class Store {
       if (!victim || this._rank(victim[1]) >= this._rank(entry, true)) {
         // Nothing ranks below the newcomer: undo, and refuse it.
         for (const [k, e] of evicted) this._insertItem(k, e);
+        this.evicted -= evicted.length;
         if (old) this._insertItem(key, old);
+        this.refused++;
         return "full";
       }
       this._deleteItem(victim[0], victim[1]);
       evicted.push(victim);
+      this.evicted++;
     }
     this._insertItem(key, entry);
     return "stored";
