@@ -492,7 +492,8 @@ export class DhtNode {
 
   /** A node we do not know queried us: if its bucket has room, ping it, and it joins on answering. */
   private _pingBack(id: Uint8Array, from: Address): void {
-    if (this._pinging.size >= 8 || this.table.get(id) || !this.table.hasRoom(id)) return;
+    // Nor one the table would refuse anyway (its id or address breaks the rules): no ping wasted.
+    if (this._pinging.size >= 8 || this.table.get(id) || !this.table.hasRoom(id) || !this.table.admits({ id, ...from })) return;
     const key = bytesKey(id);
     if (this._pinging.has(key)) return;
     this._pinging.add(key);
