@@ -56,6 +56,8 @@ export class Store {
   private readonly _itemsBySource = new Map<string, number>();
   private readonly _torrents = new Map<string, Map<string, PeerEntry>>();
   private readonly _peersByIp = new Map<string, number>();
+  /** The cached result of _leastImportant (undefined: to compute). */
+  private _least: [string, ItemEntry] | null | undefined = undefined;
 
   /** `localId`: our node id now (it may change after a BEP 42 re-id). */
   constructor(limits: Limits, localId: () => Uint8Array) {
@@ -165,12 +167,14 @@ export class Store {
   }
 
   private _insertItem(key: string, e: ItemEntry): void {
+    this._least = undefined;
     this._items.set(key, e);
     this.bytes += e.size;
     for (const source of e.sources) count(this._itemsBySource, source, 1);
   }
 
   private _deleteItem(key: string, e: ItemEntry): void {
+    this._least = undefined;
     this._items.delete(key);
     this.bytes -= e.size;
     for (const source of e.sources) count(this._itemsBySource, source, -1);
@@ -186,7 +190,12 @@ export class Store {
     return e.sources.length * 1e6 - busiest;
   }
 
+  /**
+   * The item to evict first. A scan of every item, remembered until the store changes: a flood of
+   * puts that are refused (the usual case when full) costs one scan, not one per put.
+   */
   private _leastImportant(): [string, ItemEntry] | null {
+    if (this._least !== undefined) return this._least;
     const self = this._localId();
     let worst: [string, ItemEntry] | null = null;
     let worstRank = Infinity;
@@ -197,8 +206,9 @@ export class Store {
         worstRank = rank;
       }
     }
-    return worst;
+    return (this._least = worst);
   }
+
 }
 
 function count(map: Map<string, number>, key: string, delta: number): void {
