@@ -9,9 +9,10 @@
 // Admission rules against routing-table poisoning (libtorrent's `restrict_routing_ips` and
 // `enforce_node_id`): one contact per IP (per IP and port on loopback, where every local process
 // shares 127.0.0.1), at most 2 contacts of one /24 in a bucket, and a BEP 42 id for the contact's
-// IP. The local network blocks of BEP 42 are exempt from the last two, unless `restrictLocal`.
+// IP. The local network blocks of BEP 42 are exempt (loopback keeps one contact per IP and port),
+// unless `restrictLocal`.
 import KBucket from "k-bucket";
-import { isLocal, subnet24, validNodeId } from "./bep42.ts";
+import { isLocal, isLoopback, subnet24, validNodeId } from "./bep42.ts";
 import { GOOD_FOR, K, MAX_FAILS, PER_SUBNET_PER_BUCKET } from "./constants.ts";
 import type { NodeInfo } from "./krpc.ts";
 import type { Address } from "./transport.ts";
@@ -66,12 +67,16 @@ export class RoutingTable {
         incumbent.host === candidate.host && incumbent.port === candidate.port ? candidate : incumbent,
     });
     this._kb.on("ping", (contacts: Contact[], candidate: Contact) => this._onFull(contacts, candidate));
-    this._kb.on("added", (c: Contact) => this._byIp.set(this._ipKey(c), c));
-    this._kb.on("updated", (_old: Contact, c: Contact) => this._byIp.set(this._ipKey(c), c));
+    const index = (c: Contact) => {
+      const key = this._ipKey(c);
+      if (key !== null) this._byIp.set(key, c);
+    };
+    this._kb.on("added", index);
+    this._kb.on("updated", (_old: Contact, c: Contact) => index(c));
     this._kb.on("removed", (c: Contact) => {
       const key = this._ipKey(c);
-      const there = this._byIp.get(key);
-      if (there && equal(there.id, c.id)) this._byIp.delete(key);
+      const there = key === null ? undefined : this._byIp.get(key);
+      if (there && equal(there.id, c.id)) this._byIp.delete(key!);
     });
   }
 
@@ -99,8 +104,9 @@ export class RoutingTable {
   admits(node: NodeInfo): boolean {
     const exempt = !this._rules.restrictLocal && isLocal(node.host);
     if (this._rules.enforceNodeId && !exempt && !validNodeId(node.id, node.host)) return false;
-    if (!this._rules.restrictIps) return true;
-    const there = this._byIp.get(this._ipKey(node));
+    const key = this._ipKey(node);
+    if (key === null) return true;
+    const there = this._byIp.get(key);
     if (there) return equal(there.id, node.id);
     if (exempt) return true;
     // libtorrent's restrict_routing_ips: nodes of one /24 in one bucket are likely one operator.
@@ -142,7 +148,14 @@ export class RoutingTable {
     return node;
   }
 
-  private _ipKey(node: NodeInfo): string {
+  /**
+   * The key of the one-contact-per-IP rule, or null where it does not apply: rules off, or a LAN
+   * address (no Internet host can answer from one; and the simulator's 100,000 nodes, all on
+   * 10/8, then need no index). Loopback keeps the rule per IP and port.
+   */
+  private _ipKey(node: NodeInfo): string | null {
+    if (!this._rules.restrictIps) return null;
+    if (!this._rules.restrictLocal && isLocal(node.host) && !isLoopback(node.host)) return null;
     return sourceKey(node, this._rules.restrictLocal);
   }
 
