@@ -226,6 +226,7 @@ test("replies to an unproved address stay within 3× the query, error replies in
   const small = (await within3("get", { target }))!;
   assert.is((small["r"] as BDict)["v"], undefined, "the item does not fit in 3× an 80-byte get");
   assert.ok((small["r"] as BDict)["token"], "but the token does");
+  assert.ok(((small["r"] as BDict)["nodes"] as Uint8Array).length >= 5 * 26, "and nodes, so that a lookup goes on");
   const padded = (await within3("get", { target, pad: new Uint8Array(320) }))!;
   assert.is(((padded["r"] as BDict)["v"] as Uint8Array).length, 900, "a padded get gets it");
   const tok = (small["r"] as BDict)["token"] as Uint8Array;

@@ -179,11 +179,15 @@ export class DhtServer {
   }
 
   /**
-   * Sends a reply within the amplification bound, trimming `nodes`, then `values`, then (to an
-   * unverified address) the item; if even that is too big, nothing is sent.
+   * Sends a reply within the amplification bound: an item that cannot fit even without `nodes` is
+   * left out (the token stays: a query that echoes it gets it all), then `nodes` are trimmed, then
+   * `values`; if even that is too big, nothing is sent.
    */
   private _reply(ctx: Ctx, r: R): void {
     const budget = this._budget(ctx);
+    if (r["v"] !== undefined && encodeResponse(ctx.t, { ...r, nodes: undefined, values: undefined }, ctx.to).length > budget) {
+      r["v"] = r["k"] = r["sig"] = r["seq"] = undefined;
+    }
     for (;;) {
       const buf = encodeResponse(ctx.t, r, ctx.to);
       if (buf.length <= budget) return this._o.transport.send(buf, ctx.to);
@@ -191,7 +195,6 @@ export class DhtServer {
       const values = r["values"];
       if (isBytes(nodes) && nodes.length) r["nodes"] = nodes.subarray(0, nodes.length - NODE_LENGTH);
       else if (Array.isArray(values) && values.length) values.pop();
-      else if (r["v"] !== undefined || r["seq"] !== undefined) r["v"] = r["k"] = r["sig"] = r["seq"] = undefined;
       else {
         this.dropped.oversized++;
         return;
