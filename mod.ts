@@ -20,7 +20,7 @@ export {
   type LookupOptions, type LookupResult, type PeriodAnnouncement,
 } from "./src/contact.ts";
 export * from "./src/crypto/mod.ts";
-export { openSeed, sealSeed, type SealedSeed } from "./src/crypto/keyfile.ts";
+export { openSeed, scryptProblem, sealSeed, type ScryptParams, type SealedSeed } from "./src/crypto/keyfile.ts";
 export {
   type Clock, createTestnet, DhtNode, type DhtOptions, type GetResult, type PutResult, type Testnet, type Transport, UdpTransport,
 } from "./src/dht/mod.ts";

@@ -15,8 +15,19 @@ export type BValue = Uint8Array | number | bigint | BValue[] | BDict;
 export interface BDict {
   [key: string]: BValue | undefined;
 }
-/** What `encode` takes: decoded values plus JS strings (UTF-8) and undefined dict entries (skipped). */
-export type BInput = BValue | string | BInput[] | { [key: string]: BInput | undefined };
+/**
+ * What `encode` takes: decoded values plus JS strings (UTF-8), undefined dict entries (skipped),
+ * and values already bencoded (copied as they are).
+ */
+export type BInput = BValue | string | Bencoded | BInput[] | { [key: string]: BInput | undefined };
+
+/** A value kept in its bencoding (e.g. a stored BEP 44 item), spliced into a message by `encode`. */
+export class Bencoded {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
 
 export class BencodeError extends Error {
   override readonly name = "BencodeError";
@@ -192,6 +203,12 @@ class Writer {
 
   value(v: BInput): void {
     if (v instanceof Uint8Array) return this.raw(v);
+    if (v instanceof Bencoded) {
+      this.reserve(v.bytes.length);
+      this.buf.set(v.bytes, this.pos);
+      this.pos += v.bytes.length;
+      return;
+    }
     if (typeof v === "string") return this.raw(utf8.encode(v));
     if (typeof v === "number") {
       if (!Number.isSafeInteger(v)) throw new TypeError(`Cannot bencode ${v}: not a safe integer`);

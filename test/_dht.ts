@@ -68,6 +68,21 @@ export class RawPeer {
     return this.transport.host;
   }
 
+  /**
+   * Makes the node under test query this peer and answers it: the peer's address is then proved
+   * (replies to it may exceed 3× the query, server.ts).
+   */
+  async verify(): Promise<void> {
+    const before = this.inbox.length;
+    const pinged = this._bench.node.ping(this.transport.address());
+    await this._bench.settle();
+    const ping = this.inbox.slice(before).find((m) => m.msg["y"] instanceof Uint8Array && m.msg["y"][0] === 0x71);
+    if (!ping) throw new Error("The node under test sent no ping");
+    this.transport.send(encode({ t: ping.msg["t"] as Uint8Array, y: "r", r: { id: this.id } }), this._bench.to);
+    await this._bench.settle();
+    await pinged;
+  }
+
   /** Sends a raw datagram to the node under test and returns every datagram that came back. */
   async sendRaw(buf: Uint8Array): Promise<{ msg: BDict; size: number }[]> {
     const before = this.inbox.length;

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { openSeed, scryptProblem, sealSeed, SCRYPT_DEFAULT } from "../src/crypto/keyfile.ts";
 import { errorOf, runChat } from "./_cli.ts";
 
 const cli = suite("cli: keygen and id");
@@ -35,6 +36,37 @@ cli("keygen --out writes mode 0600 and never overwrites", async () => {
   assert.is(readFileSync(path, "utf8"), before, "the existing identity is untouched");
   const id = await runChat(["id", path]);
   assert.is(JSON.parse(id.stdout).publicKey, JSON.parse(first.stdout).publicKey);
+});
+
+cli("keygen --out leaves no temporary file behind, written or refused", async () => {
+  const sub = mkdtempSync(join(dir, "atomic-"));
+  const path = join(sub, "id.json");
+  assert.is((await runChat(["keygen", "--out", path])).code, 0);
+  assert.is((await runChat(["keygen", "--out", path])).code, 2);
+  assert.equal(readdirSync(sub), ["id.json"]);
+  assert.is((await runChat(["keygen", "--out", join(sub, "no-such-dir", "id.json")])).code, 2);
+  assert.equal(readdirSync(sub), ["id.json"]);
+});
+
+cli("scrypt parameters: what @noble/hashes cannot open, or too weak, is refused with exit 2, never a crash", async () => {
+  const seed = new Uint8Array(32).fill(7);
+  const sealed = await sealSeed(seed, "pw", "pk", { logN: 15, r: 8, p: 1 });
+  assert.ok(await openSeed(sealed, "pw", "pk"), "the weakest accepted setting opens");
+  const rangeError = (p: Promise<unknown>) => p.then(() => false, (e) => e instanceof RangeError);
+  const refused = [{ logN: 20, r: 16, p: 4 }, { logN: 1, r: 1, p: 1 }, { logN: 13, r: 8, p: 1 }, { logN: 17, r: 8, p: 5 }, { logN: 22, r: 1, p: 1 }];
+  for (const params of refused) {
+    assert.ok(scryptProblem(params), JSON.stringify(params));
+    assert.ok(await rangeError(openSeed({ ...sealed, ...params }, "pw", "pk")));
+    assert.ok(await rangeError(sealSeed(seed, "pw", "pk", params)));
+  }
+  assert.is(scryptProblem(SCRYPT_DEFAULT), null);
+  const file = JSON.parse((await runChat(["keygen", "--passphrase-env", "PASS"], { env: { PASS: "x" } })).stdout);
+  for (const params of refused) {
+    const r = await runChat(["id"], { stdin: JSON.stringify({ ...file, encrypted: { ...file.encrypted, ...params } }) });
+    assert.is(r.code, 2, r.stderr);
+    assert.is(errorOf(r).code, "BAD_IDENTITY");
+    assert.match(errorOf(r).message, "scrypt");
+  }
 });
 
 cli("a sealed identity opens only with the right passphrase", async () => {

@@ -147,4 +147,11 @@ id("parsePublicKey rejects small-order, non-canonical, off-curve and mixed-order
   assert.ok(isValidPublicKey(generateIdentity().publicKey));
 });
 
+id("identityFromSeed copies the seed, from a Buffer too: the caller may wipe its own", () => {
+  const seed = Buffer.from("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "hex");
+  const identity = identityFromSeed(seed);
+  seed.fill(0);
+  assert.is(bytesToHex(identity.seed), "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+});
+
 id.run();

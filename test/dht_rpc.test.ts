@@ -37,6 +37,15 @@ test("a reply resolves its transaction, with the round-trip time", async () => {
   assert.is(reply.rtt, 20);
 });
 
+test("transaction ids are random: not consecutive, and none repeats while in flight", async () => {
+  const { net, rpc, server, seen } = setup({ maxInflight: 400 });
+  await net.clock.until(Promise.all(Array.from({ length: 300 }, () => rpc.query(server.address(), "ping", { id: id(1) }))));
+  const tids = seen.map((t) => (t[0]! << 8) | t[1]!);
+  assert.is(new Set(tids).size, 300, "unique while in flight");
+  const consecutive = tids.slice(1).filter((t, i) => t === ((tids[i]! + 1) & 0xffff)).length;
+  assert.ok(consecutive < 5, `${consecutive} consecutive pairs of 299`);
+});
+
 test("timeouts reject; retries resend with the same transaction id", async () => {
   const { net, rpc, server, seen, setAnswer } = setup();
   setAnswer(() => {});

@@ -3,9 +3,8 @@ import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type BDict, encode } from "../src/bencode.ts";
-import { ERR, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
+import { ERR, ITEM_OVERHEAD, ITEM_TTL, LIMITS } from "../src/dht/constants.ts";
 import { immutableTarget, mutableTarget } from "../src/crypto/record.ts";
-import { compareDistance } from "../src/dht/table.ts";
 import { decodeAddress, decodeNodes } from "../src/dht/krpc.ts";
 import { Bench, bytes, fromHex, hex, id, signed } from "./_dht.ts";
 
@@ -29,6 +28,7 @@ test("find_node returns the closest contacts; malformed queries get 203, unknown
   const b = new Bench();
   for (let n = 1; n <= 20; n++) b.node.table.heard({ id: id(n), host: `10.9.0.${n}`, port: 6881 }, 0);
   const p = b.peer();
+  await p.verify();
   const nodes = decodeNodes((await p.r("find_node", { target: id(3) }))["nodes"] as Uint8Array)!;
   assert.is(nodes.length, 8);
   assert.equal(nodes[0]!.id, id(3));
@@ -127,7 +127,7 @@ test("items expire 2 hours after their last put", async () => {
   assert.is((await p.r("get", { target }))["v"], undefined, "expired");
 });
 
-test("storage is bounded per source, and in items: the items closest to our id are kept", async () => {
+test("storage is bounded per source, and in items: the item put by the most sources is kept, the busiest source gives way", async () => {
   const b = new Bench({ limits: { items: 10, itemsPerIp: 4, writeBurst: 1000 } });
   const p = b.peer();
   const tok = await token(p, id(0));
@@ -135,23 +135,41 @@ test("storage is bounded per source, and in items: the items closest to our id a
   for (let i = 0; i < 6; i++) codes.push(await p.code("put", { token: tok, v: bytes(`mine ${i}`) }));
   assert.equal(codes, [null, null, null, null, ERR.server, ERR.server], "4 per source");
   const c = new Bench({ limits: { items: 10, writeBurst: 1000 } });
-  const targets: Uint8Array[] = [];
+  const shared = bytes("put by two sources");
+  for (const q of [c.peer(), c.peer()]) assert.is(await q.code("put", { token: await token(q, id(0)), v: shared }), null);
+  const bySource: Uint8Array[][] = [];
   for (let s = 0; s < 6; s++) {
     const q = c.peer();
     const t = await token(q, id(0));
+    bySource.push([]);
     for (let i = 0; i < 6; i++) {
       const v = bytes(`${s}/${i}`);
-      targets.push(immutableTarget(encode(v)));
-      await q.code("put", { token: t, v });
+      if ((await q.code("put", { token: t, v })) === null) bySource[s]!.push(immutableTarget(encode(v)));
     }
   }
   assert.is(c.node.stats().items, 10);
-  const closest = [...targets].sort((x, y) => compareDistance(x, y, c.node.id)).slice(0, 10);
   const asker = c.peer();
-  for (const target of targets) {
-    const kept = (await asker.r("get", { target }))["v"] !== undefined;
-    assert.is(kept, closest.includes(target));
+  assert.ok((await asker.r("get", { target: immutableTarget(encode(shared)) }))["v"], "the item of two sources stays");
+  const kept = [];
+  for (const targets of bySource) {
+    let n = 0;
+    for (const target of targets) if ((await asker.r("get", { target }))["v"] !== undefined) n++;
+    kept.push(n);
   }
+  assert.ok(Math.max(...kept) - Math.min(...kept) <= 2, `the rest is shared out: ${kept}`);
+});
+
+test("stored items cost their bytes plus a fixed overhead; values are kept as bytes only", async () => {
+  const b = new Bench({ limits: { writeBurst: 1000 } });
+  const p = b.peer();
+  const tok = await token(p, id(0));
+  // A value that decodes to 498 objects: its cost must not depend on that.
+  const v = Array.from({ length: 498 }, () => new Uint8Array(0));
+  assert.ok(await p.r("put", { token: tok, v }));
+  assert.is(b.node.stats().storedBytes, ITEM_OVERHEAD + encode(v).length);
+  await p.verify();
+  const got = await p.r("get", { target: immutableTarget(encode(v)), pad: new Uint8Array(400) });
+  assert.equal(encode(got["v"]!), encode(v), "served as stored");
 });
 
 test("a put flood from one address is rate-limited and storage stays bounded", async () => {
@@ -179,6 +197,7 @@ test("replies stay within 16 times their query: nodes, then values, are trimmed"
     await p.r("announce_peer", { info_hash: ih, port: 1000 + i, token: (await p.r("get_peers", { info_hash: ih }))["token"] as Uint8Array });
   }
   const asker = b.peer();
+  await asker.verify();
   const r = await asker.r("get_peers", { info_hash: ih });
   assert.is((r["values"] as Uint8Array[]).length, LIMITS.valuesPerReply, "values capped per reply");
   // The Bench checks every reply against 16 × its query; a big item still fits, nodes give way.
@@ -187,6 +206,36 @@ test("replies stay within 16 times their query: nodes, then values, are trimmed"
   const got = await asker.r("get", { target: mutableTarget(item.k!) });
   assert.is((got["v"] as Uint8Array).length, 990);
   assert.ok((got["nodes"] as Uint8Array).length < 8 * 26, "nodes trimmed to fit");
+});
+
+test("replies to an unproved address stay within 3× the query, error replies included", async () => {
+  const b = new Bench({ limits: { writeBurst: 1000 } });
+  for (let n = 1; n <= 30; n++) b.node.table.heard({ id: id(n), host: `10.9.0.${n}`, port: 6881 }, 0);
+  const owner = b.peer();
+  const item = signed(seedA, 1, new Uint8Array(900));
+  await owner.r("put", { token: await token(owner, id(0)), ...item });
+  const stranger = b.peer();
+  const within3 = async (q: string, a: Record<string, Uint8Array | number>) => {
+    const t = b.nextT();
+    const buf = encode({ t, y: "q", q, a: { id: stranger.id, ...a } });
+    const replies = await stranger.sendRaw(buf);
+    for (const r of replies) assert.ok(r.size <= 3 * buf.length, `${q}: ${r.size} bytes for ${buf.length}`);
+    return replies[0]?.msg ?? null;
+  };
+  const target = mutableTarget(item.k!);
+  const small = (await within3("get", { target }))!;
+  assert.is((small["r"] as BDict)["v"], undefined, "the item does not fit in 3× an 80-byte get");
+  assert.ok((small["r"] as BDict)["token"], "but the token does");
+  assert.ok(((small["r"] as BDict)["nodes"] as Uint8Array).length >= 5 * 26, "and nodes, so that a lookup goes on");
+  const padded = (await within3("get", { target, pad: new Uint8Array(320) }))!;
+  assert.is(((padded["r"] as BDict)["v"] as Uint8Array).length, 900, "a padded get gets it");
+  const tok = (small["r"] as BDict)["token"] as Uint8Array;
+  const proved = await stranger.r("get", { target, token: tok });
+  assert.is((proved["v"] as Uint8Array).length, 900, "a get echoing our token proves the address");
+  const bad = await stranger.sendRaw(bytes("d1:t1:x1:y1:qe"));
+  for (const r of bad) assert.ok(r.size <= 3 * 14, `error reply of ${r.size} bytes to 14`);
+  assert.ok(b.node.stats().dropped.oversized >= 1, "too big even bare: not sent");
+  assert.ok(await within3("frobnicate", {}), "an error that fits is sent");
 });
 
 test("queries are rate-limited per source IP", async () => {

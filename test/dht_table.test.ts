@@ -1,5 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { nodeIdFor } from "../src/dht/bep42.ts";
 import { seededRandom } from "../src/dht/sim.ts";
 import { compareDistance, type Contact, RoutingTable } from "../src/dht/table.ts";
 import { id } from "./_dht.ts";
@@ -100,6 +101,48 @@ test("refreshTargets: random ids in the ranges of buckets not full or stale, sta
   assert.is(targets.length, 2);
   assert.is(targets[0]![0]! & 0x80, 0x80, "stalest first");
   assert.is(targets[1]![0]! & 0xc0, 0, "then the bucket that is not full: 00…");
+});
+
+test("one contact per IP; per IP and port on loopback unless restrictLocal", () => {
+  const table = new RoutingTable(id(0));
+  const host = "5.6.7.8";
+  table.heard({ id: nodeIdFor(host)!, host, port: 1 }, 0);
+  table.heard({ id: nodeIdFor(host)!, host, port: 2 }, 0);
+  assert.is(table.size, 1, "a second id from the same public IP is refused");
+  for (let port = 1; port <= 6; port++) table.heard({ id: randomId(Math.random), host: "127.0.0.1", port }, 0);
+  assert.is(table.size, 7, "loopback: one per port");
+  table.heard({ id: randomId(Math.random), host: "127.0.0.1", port: 6 }, 0);
+  assert.is(table.size, 7, "but not two ids on one port");
+  const strict = new RoutingTable(id(0), 8, { restrictLocal: true });
+  for (let port = 1; port <= 20; port++) strict.heard({ id: nodeIdFor("127.0.0.2")!, host: "127.0.0.2", port }, 0);
+  assert.is(strict.size, 1, "restrictLocal: loopback counts per IP");
+  assert.is(strict.refused, 19);
+});
+
+test("at most 2 contacts of one /24 per bucket (public addresses)", () => {
+  const table = new RoutingTable(id(0));
+  for (let n = 1; n <= 10; n++) { const host = `5.6.7.${n}`; table.heard({ id: nodeIdFor(host)!, host, port: 6881 }, 0); }
+  assert.is(table.size, 2, "one bucket (the root) takes 2 of 5.6.7.0/24");
+  for (let n = 1; n <= 10; n++) table.heard(node(randomId(Math.random), n), 0);
+  assert.is(table.all().filter((c) => c.host.startsWith("10.")).length, 10, "local networks are exempt");
+});
+
+test("BEP 42: an id that does not match its public IP is refused; local networks are exempt unless restrictLocal", () => {
+  const table = new RoutingTable(id(0));
+  table.heard({ id: id(0x55), host: "5.6.7.8", port: 6881 }, 0);
+  assert.is(table.size, 0);
+  table.heard({ id: nodeIdFor("5.6.7.8")!, host: "5.6.7.8", port: 6881 }, 0);
+  table.heard({ id: id(0x56), host: "192.168.1.9", port: 6881 }, 0);
+  table.heard({ id: id(0x57), host: "127.0.0.1", port: 6881 }, 0);
+  assert.is(table.size, 3);
+  const strict = new RoutingTable(id(0), 8, { restrictLocal: true });
+  strict.heard({ id: id(0x57), host: "127.0.0.1", port: 6881 }, 0);
+  strict.heard({ id: nodeIdFor("127.0.0.3")!, host: "127.0.0.3", port: 6881 }, 0);
+  assert.equal(strict.all().map((c) => c.host), ["127.0.0.3"]);
+  const lax = new RoutingTable(id(0), 8, { enforceNodeId: false, restrictIps: false });
+  lax.heard({ id: id(0x55), host: "5.6.7.8", port: 6881 }, 0);
+  lax.heard({ id: id(0x56), host: "5.6.7.8", port: 6881 }, 0);
+  assert.is(lax.size, 2, "both rules can be turned off");
 });
 
 test.run();

@@ -1,9 +1,13 @@
-// Identity files: the one place that reads and writes them. A file is never overwritten, is
-// created with mode 0600, and a secret sealed with a passphrase is opened only with the right one.
-import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+// Identity files: the one place that reads and writes them. A file is never overwritten, appears
+// whole or not at all (written to a temporary file, synced, then linked into place), is created
+// with mode 0600, and a secret sealed with a passphrase is opened only with the right one.
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity } from "../crypto/identity.ts";
-import { openSeed, sealSeed, type SealedSeed } from "../crypto/keyfile.ts";
+import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity, wipeIdentity } from "../crypto/identity.ts";
+import { openSeed, scryptProblem, sealSeed, type SealedSeed } from "../crypto/keyfile.ts";
 import { ChatError } from "../errors.ts";
 
 const FILE_TYPE = "chat-identity";
@@ -18,6 +22,9 @@ const Sealed = z.object({
   cipher: z.literal("xchacha20-poly1305"),
   nonce: hex(24),
   ciphertext: hex(48),
+}).superRefine((s, ctx) => {
+  const problem = scryptProblem(s);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 const Header = { type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string() };
 const PlainFile = z.object({ ...Header, seed: hex(32) });
@@ -38,20 +45,52 @@ export async function identityToFile(identity: Identity, passphrase?: string): P
   return { type: FILE_TYPE, version: 1, publicKey, encrypted: await sealSeed(identity.seed, passphrase, publicKey) };
 }
 
-/** Writes an identity file with mode 0600; refuses (exit 2) if FILE exists, leaving it untouched. */
+/**
+ * Writes an identity file with mode 0600; refuses (exit 2) if FILE exists, leaving it untouched.
+ * The bytes go to a temporary file beside it, are synced, and the file is linked to FILE: link(2)
+ * fails if FILE exists (rename(2) would replace it), so a crash leaves FILE whole or absent.
+ */
 export function writeIdentityFile(path: string, file: IdentityFile): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") {
+    throw ChatError.input("CANNOT_WRITE", `Cannot write "${path}": ${(err as Error).message}`);
+  }
+  const text = Buffer.from(JSON.stringify(file, null, 2) + "\n");
+  try {
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+      text.fill(0);
+    }
+    linkSync(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw ChatError.input("FILE_EXISTS", `Refusing to overwrite "${path}"`, "Choose another --out path; an identity file is never overwritten");
     }
     throw ChatError.input("CANNOT_WRITE", `Cannot write "${path}": ${(err as Error).message}`);
+  } finally {
+    unlinkSync(temp);
+  }
+  syncDirectory(dirname(path));
+}
+
+/** Makes the new directory entry durable (POSIX); where a directory cannot be opened, nothing to do. */
+function syncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+  } catch {
+    return;
   }
   try {
-    writeSync(fd, JSON.stringify(file, null, 2) + "\n");
+    fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows) cannot fsync a directory.
   } finally {
     closeSync(fd);
   }
@@ -100,15 +139,18 @@ export async function loadIdentity(path: string | undefined, opts: PassphraseSou
 export async function openIdentityFile(file: IdentityFile, opts: PassphraseSource = {}): Promise<Identity> {
   let seed: Uint8Array;
   if ("seed" in file) {
-    seed = Buffer.from(file.seed, "hex");
+    seed = hexToBytes(file.seed);
   } else {
     const passphrase = await readPassphrase(opts, false);
     const opened = await openSeed(file.encrypted as SealedSeed, passphrase, file.publicKey);
     if (!opened) throw ChatError.input("BAD_PASSPHRASE", "Cannot open identity: wrong passphrase", "Check the passphrase (or the variable named by --passphrase-env)");
     seed = opened;
   }
+  // identityFromSeed copies the seed: this one is wiped at once.
   const identity = identityFromSeed(seed);
+  seed.fill(0);
   if (formatPublicKey(identity.publicKey) !== formatPublicKey(parsePublicKey(file.publicKey))) {
+    wipeIdentity(identity);
     throw ChatError.input("BAD_IDENTITY", "Identity file is inconsistent: its seed does not give its public key");
   }
   return identity;

@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import type { Address } from "../crypto/record.ts";
 import { announce, Announcer, type AnnounceResult, formatAddress } from "../contact.ts";
+import { wipeIdentity } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
@@ -94,5 +95,6 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   } finally {
     saveState(opts.stateDir, node);
     node.destroy();
+    wipeIdentity(identity);
   }
 }

@@ -8,7 +8,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { parsePublicKey } from "../crypto/identity.ts";
+import { parsePublicKey, wipeIdentity } from "../crypto/identity.ts";
 import { encode } from "../bencode.ts";
 import { bep44SignedBuffer, mutableTarget } from "../crypto/record.ts";
 import type { DhtNode } from "../dht/node.ts";
@@ -100,6 +100,7 @@ async function put(node: DhtNode, arg: string | undefined, opts: Options): Promi
     // Unix seconds make a seq that grows from one put to the next without remembering the last one.
     const seq = opts.seq ?? Math.floor(Date.now() / 1000);
     const sig = ed25519.sign(bep44SignedBuffer({ seq, v: encode(v), salt }), identity.seed);
+    wipeIdentity(identity);
     item = { v, k: identity.publicKey, seq, sig, ...(salt ? { salt } : {}), ...(opts.cas === undefined ? {} : { cas: opts.cas }) };
   }
   await node.bootstrap();

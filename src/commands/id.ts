@@ -1,5 +1,5 @@
 // `chat id [FILE]`: the public key of an identity, the text you give your friends.
-import { formatPublicKey } from "../crypto/identity.ts";
+import { formatPublicKey, wipeIdentity } from "../crypto/identity.ts";
 import { openIdentityFile, parseIdentityFile, readIdentityText } from "./_identity.ts";
 import { print } from "./_io.ts";
 
@@ -8,6 +8,11 @@ export async function run(args: string[]): Promise<void> {
   const file = parseIdentityFile(text, source === "stdin" ? "from stdin" : `"${source}"`);
   // A sealed file keeps its public key in clear (it is the AEAD's associated data), so no
   // passphrase is needed; a plain one is checked against its seed.
-  const publicKey = "seed" in file ? formatPublicKey((await openIdentityFile(file)).publicKey) : file.publicKey;
+  let publicKey = file.publicKey;
+  if ("seed" in file) {
+    const identity = await openIdentityFile(file);
+    publicKey = formatPublicKey(identity.publicKey);
+    wipeIdentity(identity);
+  }
   print({ publicKey });
 }

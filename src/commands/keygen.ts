@@ -1,6 +1,6 @@
 // `chat keygen`: a new identity, printed as JSON or written to a file that is never overwritten.
 import { z } from "zod";
-import { formatPublicKey, generateIdentity } from "../crypto/identity.ts";
+import { formatPublicKey, generateIdentity, wipeIdentity } from "../crypto/identity.ts";
 import { identityToFile, readPassphrase, writeIdentityFile } from "./_identity.ts";
 import { print } from "./_io.ts";
 
@@ -14,8 +14,12 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   const opts = Options.parse(raw);
   const passphrase = opts.encrypt || opts.passphraseEnv !== undefined ? await readPassphrase(opts, true) : undefined;
   const identity = generateIdentity();
-  const file = await identityToFile(identity, passphrase);
-  if (opts.out === undefined) return print(file);
-  writeIdentityFile(opts.out, file);
-  print({ publicKey: formatPublicKey(identity.publicKey), file: opts.out });
+  try {
+    const file = await identityToFile(identity, passphrase);
+    if (opts.out === undefined) return print(file);
+    writeIdentityFile(opts.out, file);
+    print({ publicKey: formatPublicKey(identity.publicKey), file: opts.out });
+  } finally {
+    wipeIdentity(identity);
+  }
 }

@@ -31,7 +31,8 @@ export function identityFromSeed(seed: Uint8Array): Identity {
   abytes(seed, SEED_LENGTH, "seed");
   const { head, prefix, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
   return {
-    seed: seed.slice(),
+    // new Uint8Array(x) copies; a Buffer's slice() would be a view of the caller's bytes.
+    seed: new Uint8Array(seed),
     publicKey: pointBytes,
     scalar: head,
     prefix,

@@ -16,21 +16,55 @@ export interface SealedSeed {
   ciphertext: string;
 }
 
+export interface ScryptParams {
+  logN: number;
+  r: number;
+  p: number;
+}
+
 /** 2^17 × r=8: 128 MiB and ~0.7 s in pure JS; costly to brute-force, bearable once per command. */
 export const SCRYPT_DEFAULT = { logN: 17, r: 8, p: 1 } as const;
-/** Upper bounds on what a file may ask for, so a hostile file cannot make us allocate gigabytes. */
-const SCRYPT_MAX = { logN: 20, r: 16, p: 4 } as const;
+/**
+ * What a file may ask for. Memory is 128·r·N bytes: at most twice the default's, far below the
+ * 1 GiB that @noble/hashes refuses (so every accepted file opens), and a hostile file cannot make
+ * us allocate gigabytes. Work N·r·p: at least a quarter of the default's (below that a
+ * passphrase is cheap to guess), at most 8 times it (a few seconds).
+ */
+export const SCRYPT_LIMITS = { maxMemory: 256 * 2 ** 20, minWork: 2 ** 18, maxWork: 2 ** 23, maxP: 4 } as const;
 
-async function deriveKey(passphrase: string, salt: Uint8Array, s: { logN: number; r: number; p: number }) {
-  return scryptAsync(utf8ToBytes(passphrase.normalize("NFKC")), salt, { N: 2 ** s.logN, r: s.r, p: s.p, dkLen: 32 });
+/** Why scrypt parameters are refused, or null if they are within SCRYPT_LIMITS. */
+export function scryptProblem(s: ScryptParams): string | null {
+  const { logN, r, p } = s;
+  if (![logN, r, p].every(Number.isSafeInteger) || logN < 1 || logN > 30 || r < 1 || p < 1) return "scrypt parameters must be positive integers";
+  if (p > SCRYPT_LIMITS.maxP) return `scrypt p ${p} is above ${SCRYPT_LIMITS.maxP}`;
+  const N = 2 ** logN;
+  if (128 * r * N > SCRYPT_LIMITS.maxMemory) return `scrypt memory 128·r·2^logN = ${(128 * r * N) / 2 ** 20} MiB is above ${SCRYPT_LIMITS.maxMemory / 2 ** 20} MiB`;
+  if (N * r * p < SCRYPT_LIMITS.minWork) return `scrypt work 2^logN·r·p = ${N * r * p} is below ${SCRYPT_LIMITS.minWork}: too weak`;
+  if (N * r * p > SCRYPT_LIMITS.maxWork) return `scrypt work 2^logN·r·p = ${N * r * p} is above ${SCRYPT_LIMITS.maxWork}`;
+  return null;
+}
+
+function checkParams(s: ScryptParams): void {
+  const problem = scryptProblem(s);
+  if (problem) throw new RangeError(problem);
+}
+
+async function deriveKey(passphrase: string, salt: Uint8Array, s: ScryptParams) {
+  const password = utf8ToBytes(passphrase.normalize("NFKC"));
+  try {
+    return await scryptAsync(password, salt, { N: 2 ** s.logN, r: s.r, p: s.p, dkLen: 32 });
+  } finally {
+    password.fill(0);
+  }
 }
 
 export async function sealSeed(
   seed: Uint8Array,
   passphrase: string,
   publicKeyText: string,
-  params: { logN: number; r: number; p: number } = SCRYPT_DEFAULT,
+  params: ScryptParams = SCRYPT_DEFAULT,
 ): Promise<SealedSeed> {
+  checkParams(params);
   const salt = randomBytes(16), nonce = randomBytes(24);
   const key = await deriveKey(passphrase, salt, params);
   const ciphertext = xchacha20poly1305(key, nonce, utf8ToBytes(publicKeyText)).encrypt(seed);
@@ -43,9 +77,7 @@ export async function sealSeed(
 
 /** Returns the seed, or undefined when the passphrase is wrong or the file was tampered with. */
 export async function openSeed(sealed: SealedSeed, passphrase: string, publicKeyText: string): Promise<Uint8Array | undefined> {
-  if (sealed.logN > SCRYPT_MAX.logN || sealed.r > SCRYPT_MAX.r || sealed.p > SCRYPT_MAX.p) {
-    throw new RangeError(`scrypt parameters exceed the allowed maximum (logN ${SCRYPT_MAX.logN}, r ${SCRYPT_MAX.r}, p ${SCRYPT_MAX.p})`);
-  }
+  checkParams(sealed);
   const key = await deriveKey(passphrase, hexToBytes(sealed.salt), sealed);
   try {
     return xchacha20poly1305(key, hexToBytes(sealed.nonce), utf8ToBytes(publicKeyText)).decrypt(hexToBytes(sealed.ciphertext));

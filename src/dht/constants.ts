@@ -45,19 +45,40 @@ export const PEER_TTL = 30 * 60_000;
 /** BEP 5: a node is good if it answered within 15 minutes; buckets untouched that long are refreshed. */
 export const GOOD_FOR = 15 * 60_000;
 export const REFRESH_EVERY = 15 * 60_000;
+/** libtorrent's restrict_routing_ips: contacts of one /24 (IPv4) in one bucket. */
+export const PER_SUBNET_PER_BUCKET = 2;
 /** Maintenance tick: bucket refresh, storage expiry, pings of questionable nodes. */
 export const TICK = 60_000;
 /** BEP 5: "try once more before discarding": a contact is dropped after this many failed queries. */
 export const MAX_FAILS = 2;
 
+/** Addresses remembered as having answered us (they get replies up to `amplification` ×). */
+export const ANSWERED = 4096;
+/**
+ * Zero bytes a BEP 44 `get` of ours carries in `a.pad` (BEP 5: unknown arguments are ignored), so
+ * that 3× the query holds a 1000-byte item: RFC 9000 §8.1 pads a QUIC Initial for the same reason.
+ */
+export const GET_PAD = new Uint8Array(320);
+
 /** RPC defaults. */
 export const QUERY_TIMEOUT = 2000;
 export const MAX_INFLIGHT = 64;
 
+/**
+ * Memory of one stored BEP 44 item beyond its value, key, signature and salt bytes: the map entry,
+ * its key string, the entry objects, the typed arrays and the per-source count. Measured with
+ * scripts/attack/overhead.ts (Node 20, 20,000 items, every one from another source): 840 to 1,260
+ * bytes; rounded up.
+ */
+export const ITEM_OVERHEAD = 1280;
+/** How many distinct sources of one item are remembered (they rank it for eviction). */
+export const ITEM_SOURCES = 8;
+
 /** What one node stores, and what one source address may use of it. */
 export const LIMITS = {
   items: 2000,
-  itemBytes: 2 << 20,
+  /** Memory of stored items, as counted by store.ts (value bytes + ITEM_OVERHEAD each). */
+  itemBytes: 4 << 20,
   itemsPerIp: 64,
   torrents: 2000,
   peersPerTorrent: 100,
@@ -72,8 +93,12 @@ export const LIMITS = {
   writeRate: 2,
   /** How many source buckets the rate limiter remembers. */
   sources: 10_000,
-  /** A reply may be at most this many times its query (anti-amplification), trimming nodes/values. */
+  /**
+   * A reply may be at most this many times its query (anti-amplification), trimming nodes/values:
+   * to an address that answered us or sent a valid token, and to one that did not.
+   */
   amplification: 16,
+  unverifiedAmplification: 3,
 } as const;
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 

@@ -2,7 +2,7 @@
 // Parsing never throws: garbage is null, and a query that is broken but answerable is "bad"
 // so that the node can answer it with error 203.
 
-import { type BDict, type BValue, encode, isBytes, isDict, tryDecode } from "../bencode.ts";
+import { type BDict, type BInput, type BValue, encode, isBytes, isDict, tryDecode } from "../bencode.ts";
 import { ADDRESS_LENGTH, CLIENT_VERSION, ID_LENGTH, NODE_LENGTH } from "./constants.ts";
 import type { Address } from "./transport.ts";
 
@@ -57,7 +57,7 @@ export function encodeQuery(t: Uint8Array, q: string, a: BDict, readOnly = false
 }
 
 /** A response, with the requester's address as we see it (BEP 42 `ip`). */
-export function encodeResponse(t: Uint8Array, r: BDict, to: Address): Uint8Array {
+export function encodeResponse(t: Uint8Array, r: { [key: string]: BInput | undefined }, to: Address): Uint8Array {
   return encode({ ip: encodeAddress(to) ?? undefined, r, t, v: CLIENT_VERSION, y: "r" });
 }
 

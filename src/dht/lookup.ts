@@ -47,6 +47,8 @@ export interface LookupOptions {
   k: number;
   alpha: number;
   slowAfter: number;
+  /** Nodes of one group (a /24) are queried once per lookup; null: no restriction for this address. */
+  group?: (a: Address) => string | null;
   /** Sees every answer; returning true ends the lookup at once. */
   onReply?: (reply: Reply, node: NodeInfo) => boolean | void;
 }
@@ -81,6 +83,7 @@ class Lookup {
   /** Every id seen (ours maps to null: never queried). */
   private readonly _ids = new Map<string, Candidate | null>();
   private readonly _asked = new Set<string>();
+  private readonly _groups = new Set<string>();
   private readonly _inflight = new Set<{ timer: unknown }>();
   private readonly _start: number;
   /** Queries in flight, and those of them not yet slow (they hold an α slot). */
@@ -102,7 +105,7 @@ class Lookup {
     this._ids.set(bytesKey(this._o.self), null);
     for (const node of this._o.seeds) this._add(node, 0);
     for (const addr of this._o.unknown ?? []) {
-      if (!this._asked.has(addressKey(addr))) this._send(addr, undefined, 0, null);
+      if (!this._asked.has(addressKey(addr)) && !this._groups.has(this._o.group?.(addr) ?? "")) this._send(addr, undefined, 0, null);
     }
     this._step();
   }
@@ -141,7 +144,7 @@ class Lookup {
     for (const c of this._list) {
       if (considered >= this._o.k) break;
       // One query per address and lookup: a liar cannot aim our queries at a victim.
-      if (c.state === NEW && this._asked.has(addressKey(c.node))) c.state = FAILED;
+      if (c.state === NEW && (this._asked.has(addressKey(c.node)) || this._groups.has(this._o.group?.(c.node) ?? ""))) c.state = FAILED;
       if (c.state === FAILED || (c.state === ASKING && c.late)) continue;
       considered++;
       if (c.state === ANSWERED) continue;
@@ -154,6 +157,8 @@ class Lookup {
   /** Queries a candidate (or, with `c` null, a bootstrap address whose id we learn from its answer). */
   private _send(to: Address, expect: Uint8Array | undefined, hop: number, c: Candidate | null): void {
     this._asked.add(addressKey(to));
+    const group = this._o.group?.(to);
+    if (group) this._groups.add(group);
     if (c) c.state = ASKING;
     this._active++;
     this._pending++;

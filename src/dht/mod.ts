@@ -1,5 +1,5 @@
 /**
- * A BitTorrent Mainline DHT node (BEP 5, BEP 44 and the BEP 42 `ip` field) over any datagram
+ * A BitTorrent Mainline DHT node (BEP 5, BEP 44, BEP 42 ids and `ip` field) over any datagram
  * Transport: UDP, or an in-memory network on virtual time that holds 100,000 nodes.
  *
  * @example Join a local swarm, put a signed item, get it back
@@ -22,6 +22,7 @@
  */
 export { type BDict, type BInput, type BValue, BencodeError, decode, encode, tryDecode } from "../bencode.ts";
 export { ALPHA, BOOTSTRAP, ERR, K, LIMITS, type Limits } from "./constants.ts";
+export { isLocal, nodeIdFor, validNodeId } from "./bep42.ts";
 export { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
 export { type Item, type PutItem, verifyItem } from "./item.ts";
 export type { NodeInfo } from "./krpc.ts";
@@ -32,7 +33,7 @@ export {
 } from "./node.ts";
 export { QueryError } from "./rpc.ts";
 export { SimNetwork, type SimOptions, SimTransport, VirtualClock } from "./sim.ts";
-export type { Contact } from "./table.ts";
+export type { Contact, TableRules } from "./table.ts";
 export { createSimnet, createTestnet, type Simnet, startNode, type Testnet } from "./testnet.ts";
 export { type Address, type Clock, systemClock, type Transport } from "./transport.ts";
 export { UdpTransport } from "./udp.ts";

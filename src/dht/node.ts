@@ -1,32 +1,31 @@
 // A BitTorrent Mainline DHT node: BEP 5 (ping, find_node, get_peers, announce_peer), BEP 44
-// (get, put) and the BEP 42 `ip` field, over any Transport and Clock.
+// (get, put) and BEP 42 (the `ip` field, node ids tied to IPs), over any Transport and Clock.
 //
-// Server side: one `_onVerb` per KRPC method; protocol violations are answered with BEP error
-// tuples, never thrown. Client side: iterative lookups (lookup.ts) and the BEP 44 get/put flows.
+// This file is the node's client side and its glue: iterative lookups (lookup.ts), the BEP 44
+// get/put flows, table maintenance. Queries from others are served by server.ts; our address as
+// others see it is voted in address.ts.
 import { lookup as dns } from "node:dns/promises";
 import { isIP } from "node:net";
-import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
 import { type BDict, decode, encode, isBytes, isInt } from "../bencode.ts";
-import {
-  ALPHA, BOOTSTRAP, ERR, K, KEY_LENGTH, LIMITS, type Limits, MAX_SALT, MAX_VALUE, NODE_LENGTH, REFRESH_EVERY, SIG_LENGTH, TICK,
-  TOKEN_LENGTH, TOKEN_ROTATE,
-} from "./constants.ts";
+import { ALPHA, ANSWERED, BOOTSTRAP, GET_PAD, K, KEY_LENGTH, LIMITS, type Limits, MAX_VALUE, REFRESH_EVERY, SIG_LENGTH, TICK } from "./constants.ts";
 import { immutableTarget, mutableTarget } from "../crypto/record.ts";
+import { AddressVotes, isPublicBound } from "./address.ts";
+import { isLocal, nodeIdFor, validNodeId } from "./bep42.ts";
 import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
-import { decodeAddress, encodeAddress, encodeNodes, encodeResponse, isId, type Message, type NodeInfo, parseMessage } from "./krpc.ts";
+import { decodeAddress, type NodeInfo, parseMessage } from "./krpc.ts";
 import { lookup, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
-import { RateLimiter, sourceKey } from "./ratelimit.ts";
 import { equal, QueryError, type Reply, Rpc } from "./rpc.ts";
-import { bytesKey, Store } from "./store.ts";
-import { type Contact, RoutingTable } from "./table.ts";
+import { DhtServer, type Dropped } from "./server.ts";
+import { bytesKey } from "./store.ts";
+import { type Contact, RoutingTable, type TableRules } from "./table.ts";
 import { type Address, addressKey, type Clock, systemClock, type Transport } from "./transport.ts";
 
-export interface DhtOptions {
+export interface DhtOptions extends TableRules {
   transport: Transport;
   clock?: Clock;
-  /** Our node id (default: random, or the one in `state`). */
+  /** Our node id (default: the one in `state`, else a BEP 42 id if bound to a public IP, else random). */
   id?: Uint8Array;
   /** Where to start: host:port list (default: the public Mainline routers); false for none. */
   bootstrap?: readonly Address[] | false;
@@ -105,46 +104,50 @@ export interface DhtStats {
   nodes: number;
   items: number;
   torrents: number;
+  /** Memory held by stored items (bytes, as the store counts it); items evicted for others; puts refused when full. */
+  storedBytes: number;
+  evicted: number;
+  refusedPuts: number;
+  /** Contacts the routing table refused (one per IP, /24 per bucket, BEP 42 ids). */
+  refused: number;
   received: Record<string, number>;
   sent: number;
   timeouts: number;
-  dropped: { malformed: number; unmatched: number; limited: number; internal: number };
+  dropped: Dropped;
 }
 
-/** How many recent BEP 42 `ip` votes (one per voter IP) decide our external address. */
-const VOTERS = 64;
-const utf8 = new TextEncoder();
-const METHODS = new Set(["ping", "find_node", "get_peers", "announce_peer", "get", "put"]);
-
 export class DhtNode {
-  readonly id: Uint8Array;
-  readonly table: RoutingTable;
+  private _id: Uint8Array;
+  private _table: RoutingTable;
+  private readonly _rules: TableRules;
+  /** The id was given (`opts.id`): never replaced by a BEP 42 one. */
+  private readonly _fixedId: boolean;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly k: number;
   readonly alpha: number;
   private readonly _rpc: Rpc;
-  private _storage: Store | null = null;
+  private readonly _server: DhtServer;
   private readonly _limits: Limits;
-  private readonly _queryLimit: RateLimiter;
-  private readonly _writeLimit: RateLimiter;
   private readonly _bootstrap: readonly Address[];
   private readonly _saved: NodeInfo[];
   private _resolved: Address[] | null = null;
   private readonly _resolve: (host: string) => Promise<string>;
   private readonly _slowAfter: number;
-  private readonly _votes = new Map<string, Address>();
+  private readonly _votes: AddressVotes;
+  /** Addresses that answered a query of ours lately (most recent last): they get full-size replies. */
+  private readonly _answered = new Set<string>();
   private readonly _pinging = new Set<string>();
-  private _secrets: { epoch: number; current: Uint8Array; previous: Uint8Array } | null = null;
   private _tick: unknown = null;
   private _closed = false;
-  private readonly _received: Record<string, number> = Object.create(null);
-  private readonly _dropped = { malformed: 0, unmatched: 0, limited: 0, internal: 0 };
 
   constructor(opts: DhtOptions) {
     this.transport = opts.transport;
     this.clock = opts.clock ?? systemClock;
-    this.id = opts.id ?? (opts.state ? hexToBytes(opts.state.id) : crypto.getRandomValues(new Uint8Array(20)));
+    const bound = this.transport.address();
+    this._fixedId = opts.id !== undefined;
+    this._id = opts.id ?? (opts.state ? hexToBytes(opts.state.id) : null) ??
+      (isPublicBound(bound) ? nodeIdFor(bound.host) : null) ?? crypto.getRandomValues(new Uint8Array(20));
     if (this.id.length !== 20) throw new RangeError("Node id must be 20 bytes");
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
@@ -156,10 +159,17 @@ export class DhtNode {
       readOnly: opts.readOnly ?? false,
     });
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
-    this.table = new RoutingTable(this.id, this.k);
-    this.table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
-    this._queryLimit = new RateLimiter(this._limits.queryBurst, this._limits.queryRate, this._limits.sources);
-    this._writeLimit = new RateLimiter(this._limits.writeBurst, this._limits.writeRate, this._limits.sources);
+    const rules: TableRules = this._rules = {
+      ...(opts.restrictIps === undefined ? {} : { restrictIps: opts.restrictIps }),
+      ...(opts.enforceNodeId === undefined ? {} : { enforceNodeId: opts.enforceNodeId }),
+      restrictLocal: opts.restrictLocal ?? false,
+    };
+    this._table = this._newTable(this._id);
+    this._votes = new AddressVotes(rules.restrictLocal);
+    this._server = new DhtServer({
+      transport: this.transport, clock: this.clock, limits: this._limits, node: this, restrictLocal: rules.restrictLocal!,
+      answered: (from) => this._answered.has(addressKey(from)),
+    });
     this._bootstrap = opts.bootstrap === false ? [] : opts.bootstrap ?? BOOTSTRAP;
     this._saved = (opts.state?.nodes ?? []).map((n) => ({ id: hexToBytes(n.id), host: n.host, port: n.port }));
     this._resolve = opts.resolve ?? (async (host) => (await dns(host, { family: 4 })).address);
@@ -167,27 +177,31 @@ export class DhtNode {
     if (opts.maintenance !== false) this._schedule();
   }
 
-  /** What we store for others (made on first use: most simulated nodes never store anything). */
-  private get _store(): Store {
-    return (this._storage ??= new Store(this.id, this._limits));
+  /** Our node id: given, saved, or made; replaced by a BEP 42 one once our public address is known. */
+  get id(): Uint8Array {
+    return this._id;
+  }
+
+  get table(): RoutingTable {
+    return this._table;
   }
 
   address(): Address {
     return this.transport.address();
   }
 
-  /** Our address as other nodes see it: the majority of the BEP 42 `ip` fields of recent replies. */
+  /**
+   * Our address as other nodes see it: the bound address if it is a public one, else the winner
+   * of the BEP 42 `ip` votes of recent replies (address.ts), else null.
+   */
   externalAddress(): Address | null {
-    const tally = new Map<string, { addr: Address; n: number }>();
-    let best: { addr: Address; n: number } | null = null;
-    for (const addr of this._votes.values()) {
-      const key = addressKey(addr);
-      const t = tally.get(key) ?? { addr, n: 0 };
-      t.n++;
-      tally.set(key, t);
-      if (!best || t.n > best.n) best = t;
-    }
-    return best?.addr ?? null;
+    const bound = this.address();
+    return isPublicBound(bound) ? bound : this._votes.winner();
+  }
+
+  /** The BEP 42 `ip` votes behind externalAddress(): each address and how many voter groups report it. */
+  addressVotes(): { address: Address; voters: number }[] {
+    return this._votes.tally();
   }
 
   // ---- incoming datagrams ------------------------------------------------------------------
@@ -197,182 +211,21 @@ export class DhtNode {
     if (this._closed) return;
     const msg = parseMessage(buf);
     if (!msg) {
-      this._dropped.malformed++;
+      this._server.dropped.malformed++;
       return;
     }
     if (msg.y !== "q" && msg.y !== "bad") {
-      if (!this._rpc.settle(msg, from)) this._dropped.unmatched++;
+      if (!this._rpc.settle(msg, from)) this._server.dropped.unmatched++;
       return;
     }
     if (this._rpc.readOnly) return;
     // Handlers answer bad input with error tuples; this net only keeps a bug from killing the node.
     try {
-      this._onQuery(msg, from, buf.length);
+      this._server.handle(msg, from, buf.length);
     } catch {
-      this._dropped.internal++;
+      this._server.dropped.internal++;
     }
-  }
-
-  private _onQuery(msg: Extract<Message, { y: "q" | "bad" }>, from: Address, size: number): void {
-    if (!this._queryLimit.allow(sourceKey(from), this.clock.now())) {
-      this._dropped.limited++;
-      return;
-    }
-    if (msg.y === "bad") return this._rpc.error(from, msg.t, ERR.protocol, msg.message);
-    const method = METHODS.has(msg.q) ? msg.q : "other";
-    this._received[method] = (this._received[method] ?? 0) + 1;
-    this._dispatch(msg, from, size);
-    if (!msg.ro) this._pingBack(msg.id, from);
-  }
-
-  private _dispatch(msg: Query, from: Address, size: number): void {
-    switch (msg.q) {
-      case "ping": return this._onPing(msg, from);
-      case "find_node": return this._onFindNode(msg, from, size);
-      case "get_peers": return this._onGetPeers(msg, from, size);
-      case "announce_peer": return this._onAnnouncePeer(msg, from);
-      case "get": return this._onGet(msg, from, size);
-      case "put": return this._onPut(msg, from);
-      default: return this._rpc.error(from, msg.t, ERR.method, "Method Unknown");
-    }
-  }
-
-  private _onPing(msg: Query, from: Address): void {
-    this._rpc.respond(from, msg.t, { id: this.id });
-  }
-
-  private _onFindNode(msg: Query, from: Address, size: number): void {
-    const target = msg.a["target"];
-    if (!isId(target)) return this._rpc.error(from, msg.t, ERR.protocol, "Missing or bad target");
-    this._reply(from, msg, { id: this.id, nodes: this._nodes(target) }, size);
-  }
-
-  private _onGetPeers(msg: Query, from: Address, size: number): void {
-    const infoHash = msg.a["info_hash"];
-    if (!isId(infoHash)) return this._rpc.error(from, msg.t, ERR.protocol, "Missing or bad info_hash");
-    const values = this._store.getPeers(infoHash, this._limits.valuesPerReply, this.clock.now());
-    const r: BDict = { id: this.id, nodes: this._nodes(infoHash), token: this._token(from.host) };
-    if (values.length) r["values"] = values;
-    this._reply(from, msg, r, size);
-  }
-
-  private _onAnnouncePeer(msg: Query, from: Address): void {
-    const { info_hash: infoHash, token, port, implied_port: implied } = msg.a;
-    if (!isId(infoHash)) return this._rpc.error(from, msg.t, ERR.protocol, "Missing or bad info_hash");
-    if (!isBytes(token) || !this._validToken(token, from.host)) return this._rpc.error(from, msg.t, ERR.protocol, "Bad token");
-    // BEP 5: implied_port = 1 means "use the source port of this packet".
-    const peerPort = implied === 1 ? from.port : port;
-    if (typeof peerPort !== "number" || peerPort < 1 || peerPort > 65535) {
-      return this._rpc.error(from, msg.t, ERR.protocol, "Missing or bad port");
-    }
-    const peer = encodeAddress({ host: from.host, port: peerPort });
-    if (!this._writeAllowed(from)) return;
-    if (!peer || !this._store.addPeer(infoHash, peer, sourceKey(from), this.clock.now())) {
-      return this._rpc.error(from, msg.t, ERR.server, "Storage full");
-    }
-    this._rpc.respond(from, msg.t, { id: this.id });
-  }
-
-  private _onGet(msg: Query, from: Address, size: number): void {
-    const { target, seq } = msg.a;
-    if (!isId(target)) return this._rpc.error(from, msg.t, ERR.protocol, "Missing or bad target");
-    const r: BDict = { id: this.id, nodes: this._nodes(target), token: this._token(from.host) };
-    const item = this._store.getItem(target, this.clock.now());
-    if (item?.seq !== undefined) {
-      r["seq"] = item.seq;
-      // BEP 44: a get with `seq` wants the value only if ours is newer.
-      if (!(isInt(seq) && item.seq <= seq)) Object.assign(r, { k: item.k, sig: item.sig, v: item.v });
-    } else if (item) {
-      r["v"] = item.v;
-    }
-    this._reply(from, msg, r, size);
-  }
-
-  private _onPut(msg: Query, from: Address): void {
-    const { token, v, k, sig, seq, salt, cas } = msg.a;
-    const fail = (code: number, message: string) => this._rpc.error(from, msg.t, code, message);
-    if (!isBytes(token) || !this._validToken(token, from.host)) return fail(ERR.protocol, "Bad token");
-    if (v === undefined) return fail(ERR.protocol, "Missing v");
-    const raw = encode(v);
-    if (raw.length > MAX_VALUE) return fail(ERR.tooBig, "Message (v field) too big");
-    if (!this._writeAllowed(from)) return;
-    const now = this.clock.now();
-    let target: Uint8Array;
-    let item: Item;
-    if (k === undefined && sig === undefined) {
-      target = immutableTarget(raw);
-      item = { v: decode(raw), raw };
-    } else {
-      if (!isBytes(k) || k.length !== KEY_LENGTH) return fail(ERR.protocol, "Missing or bad k");
-      if (!isBytes(sig) || sig.length !== SIG_LENGTH) return fail(ERR.protocol, "Missing or bad sig");
-      if (!isInt(seq) || seq < 0) return fail(ERR.protocol, "Missing or bad seq");
-      if (salt !== undefined && !isBytes(salt)) return fail(ERR.protocol, "Bad salt");
-      if (salt && salt.length > MAX_SALT) return fail(ERR.saltTooBig, "Salt (salt field) too big");
-      if (cas !== undefined && !isInt(cas)) return fail(ERR.protocol, "Bad cas");
-      // BEP 44: verify before storing, with the salt (if any) in the signed buffer.
-      if (!verifyItem({ k, sig, seq, raw, salt })) return fail(ERR.badSignature, "Invalid signature");
-      target = mutableTarget(k, salt);
-      const current = this._store.getItem(target, now);
-      if (current?.seq !== undefined) {
-        if (cas !== undefined && BigInt(cas) !== BigInt(current.seq)) return fail(ERR.cas, "CAS mismatch, re-read value and try again");
-        if (seq < current.seq) return fail(ERR.seqTooLow, "Sequence number less than current");
-        if (BigInt(seq) === BigInt(current.seq) && !equal(raw, current.raw)) {
-          return fail(ERR.seqTooLow, "Sequence number equal to current with a different value");
-        }
-      }
-      item = { v: decode(raw), raw, k: k.slice(), sig: sig.slice(), seq, ...(salt?.length ? { salt: salt.slice() } : {}) };
-    }
-    if (this._store.putItem(target, item, sourceKey(from), now) === "full") return fail(ERR.server, "Storage full");
-    this._rpc.respond(from, msg.t, { id: this.id });
-  }
-
-  /** Sends a reply at most `amplification` times the size of its query, trimming nodes then values. */
-  private _reply(to: Address, msg: Query, r: BDict, querySize: number): void {
-    const budget = querySize * this._limits.amplification;
-    for (;;) {
-      const buf = encodeResponse(msg.t, r, to);
-      if (buf.length <= budget) return this.transport.send(buf, to);
-      const nodes = r["nodes"];
-      const values = r["values"];
-      if (isBytes(nodes) && nodes.length) r["nodes"] = nodes.subarray(0, nodes.length - NODE_LENGTH);
-      else if (Array.isArray(values) && values.length) values.pop();
-      else return;
-    }
-  }
-
-  private _nodes(target: Uint8Array): Uint8Array {
-    return encodeNodes(this.table.closest(target, this.k));
-  }
-
-  private _writeAllowed(from: Address): boolean {
-    if (this._writeLimit.allow(sourceKey(from), this.clock.now())) return true;
-    this._dropped.limited++;
-    return false;
-  }
-
-  // ---- write tokens (BEP 5): SHA-1(secret || IP), secret rotated every 5 min, previous accepted ----
-
-  private _token(host: string, previous = false): Uint8Array {
-    const s = this._rotate();
-    const secret = previous ? s.previous : s.current;
-    const ip = utf8.encode(host);
-    const buf = new Uint8Array(secret.length + ip.length);
-    buf.set(secret);
-    buf.set(ip, secret.length);
-    return sha1(buf).subarray(0, TOKEN_LENGTH);
-  }
-
-  private _validToken(token: Uint8Array, host: string): boolean {
-    return equal(token, this._token(host)) || equal(token, this._token(host, true));
-  }
-
-  private _rotate(): NonNullable<DhtNode["_secrets"]> {
-    const epoch = Math.floor(this.clock.now() / TOKEN_ROTATE);
-    const s = this._secrets;
-    if (s?.epoch === epoch) return s;
-    const fresh = () => crypto.getRandomValues(new Uint8Array(16));
-    this._secrets = { epoch, current: fresh(), previous: s && s.epoch === epoch - 1 ? s.current : fresh() };
-    return this._secrets;
+    if (msg.y === "q" && !msg.ro) this._pingBack(msg.id, from);
   }
 
   // ---- client side ----------------------------------------------------------------------
@@ -383,7 +236,11 @@ export class DhtNode {
     p.then(
       (reply) => {
         this.table.heard({ id: reply.id, host: to.host, port: to.port }, this.clock.now());
-        if (reply.ip) this._vote(to.host, reply.ip);
+        this._remember(to);
+        if (reply.ip) {
+          this._votes.vote(to, reply.ip);
+          this._checkId();
+        }
       },
       (err: QueryError) => {
         if (expect && typeof err.code !== "number") this.table.failed(expect);
@@ -392,10 +249,35 @@ export class DhtNode {
     return p;
   }
 
-  private _vote(voter: string, ip: Address): void {
-    this._votes.delete(voter);
-    this._votes.set(voter, ip);
-    if (this._votes.size > VOTERS) this._votes.delete(this._votes.keys().next().value!);
+  /**
+   * BEP 42 "Bootstrapping": once the votes agree on a public address our id is not valid for, the
+   * node takes an id that is (as libtorrent's update_node_id), so that enforcing nodes keep it in
+   * their tables; its contacts move to a table around the new id.
+   */
+  private _checkId(): void {
+    if (this._fixedId) return;
+    const external = this.externalAddress();
+    if (!external || (!this._rules.restrictLocal && isLocal(external.host)) || validNodeId(this._id, external.host)) return;
+    const id = nodeIdFor(external.host);
+    if (!id) return;
+    const old = this._table;
+    this._id = id;
+    this._table = this._newTable(id);
+    for (const c of old.all()) this._table.insert(c);
+    this._table.refused = old.refused;
+  }
+
+  private _newTable(id: Uint8Array): RoutingTable {
+    const table = new RoutingTable(id, this.k, this._rules);
+    table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
+    return table;
+  }
+
+  private _remember(answered: Address): void {
+    const key = addressKey(answered);
+    this._answered.delete(key);
+    this._answered.add(key);
+    if (this._answered.size > ANSWERED) this._answered.delete(this._answered.values().next().value!);
   }
 
   private async _lookup(target: Uint8Array, q: string, a: BDict, onReply?: (reply: Reply, node: NodeInfo) => boolean | void): Promise<LookupResult> {
@@ -411,6 +293,7 @@ export class DhtNode {
     }
     return lookup((to, q2, a2, expect) => this._query(to, q2, a2, expect), this.clock, {
       target, q, a, seeds, unknown, self: this.id, k: this.k, alpha: this.alpha, slowAfter: this._slowAfter,
+      group: (addr) => this.table.searchGroup(addr),
       ...(onReply ? { onReply } : {}),
     });
   }
@@ -511,7 +394,8 @@ export class DhtNode {
     let from: NodeInfo[] = [];
     let rejected = 0;
     const valid = new Set<string>();
-    const a: BDict = { target, seq: opts.seq };
+    // Padding lets a node that never heard from us answer with an item within 3× the query (server.ts).
+    const a: BDict = { target, seq: opts.seq, pad: GET_PAD };
     const res = await this._lookup(target, "get", a, (reply, node) => {
       const item = parseItem(reply.r, opts.salt);
       if (!item) return;
@@ -583,7 +467,7 @@ export class DhtNode {
 
   private _maintain(): void {
     const now = this.clock.now();
-    this._store.sweep(now);
+    this._server.sweep(now);
     if (!this.table.size) {
       if (this._bootstrap.length || this._saved.length) this.bootstrap().catch(() => {});
       return;
@@ -608,7 +492,8 @@ export class DhtNode {
 
   /** A node we do not know queried us: if its bucket has room, ping it, and it joins on answering. */
   private _pingBack(id: Uint8Array, from: Address): void {
-    if (this._pinging.size >= 8 || this.table.get(id) || !this.table.hasRoom(id)) return;
+    // Nor one the table would refuse anyway (its id or address breaks the rules): no ping wasted.
+    if (this._pinging.size >= 8 || this.table.get(id) || !this.table.hasRoom(id) || !this.table.admits({ id, ...from })) return;
     const key = bytesKey(id);
     if (this._pinging.has(key)) return;
     this._pinging.add(key);
@@ -631,12 +516,16 @@ export class DhtNode {
       address: this.address(),
       external: this.externalAddress(),
       nodes: this.table.size,
-      items: this._storage?.items ?? 0,
-      torrents: this._storage?.torrents ?? 0,
-      received: { ...this._received },
+      items: this._server.storing?.items ?? 0,
+      torrents: this._server.storing?.torrents ?? 0,
+      storedBytes: this._server.storing?.bytes ?? 0,
+      evicted: this._server.storing?.evicted ?? 0,
+      refusedPuts: this._server.storing?.refused ?? 0,
+      refused: this.table.refused,
+      received: { ...this._server.received },
       sent: this._rpc.queries,
       timeouts: this._rpc.timeouts,
-      dropped: { ...this._dropped },
+      dropped: { ...this._server.dropped },
     };
   }
 
@@ -649,8 +538,6 @@ export class DhtNode {
     this.transport.close();
   }
 }
-
-type Query = Extract<Message, { y: "q" }>;
 
 /** The item fields of a get reply, type-checked; null if there is no (well-formed) item. */
 function parseItem(r: BDict, salt: Uint8Array | undefined): Item | null {

@@ -1,4 +1,5 @@
 // Per-source token buckets: `burst` requests at once, then `rate` per second.
+import { isLoopback } from "./bep42.ts";
 import type { Address } from "./transport.ts";
 
 export class RateLimiter {
@@ -32,8 +33,9 @@ export class RateLimiter {
 
 /**
  * Whom limits and quotas apply to: the IP address, since one host can use many ports. On loopback
- * every local process shares 127.0.0.1, so there the port tells them apart.
+ * every local process shares 127.0.0.1, so there the port tells them apart (unless
+ * `restrictLocal`, for tests that play several hosts on 127.0.0.0/8).
  */
-export function sourceKey(from: Address): string {
-  return from.host.startsWith("127.") || from.host === "::1" ? `${from.host}:${from.port}` : from.host;
+export function sourceKey(from: Address, restrictLocal = false): string {
+  return !restrictLocal && isLoopback(from.host) ? `${from.host}:${from.port}` : from.host;
 }

@@ -64,7 +64,8 @@ export class Rpc {
   private readonly _clock: Clock;
   private readonly _pending = new Map<number, Pending>();
   private _queue: (() => void)[] = [];
-  private _tid: number;
+  private readonly _tids = new Uint16Array(64);
+  private _tidsLeft = 0;
   private _closed = false;
 
   constructor(opts: RpcOptions) {
@@ -74,7 +75,6 @@ export class Rpc {
     // Transaction ids are 16 bits: far more of them than queries in flight.
     this.maxInflight = Math.min(opts.maxInflight ?? MAX_INFLIGHT, 0x4000);
     this.readOnly = opts.readOnly ?? false;
-    this._tid = (Math.random() * 0x10000) | 0;
   }
 
   get inflight(): number {
@@ -162,10 +162,19 @@ export class Rpc {
     if (next) next();
   }
 
+  /**
+   * A random transaction id not in flight: an off-path attacker must guess it (and our address and
+   * the node's) to forge a reply, where sequential ids would be predictable from one query seen.
+   */
   private _nextTid(): number {
-    do this._tid = (this._tid + 1) & 0xffff;
-    while (this._pending.has(this._tid));
-    return this._tid;
+    for (;;) {
+      if (this._tidsLeft === 0) {
+        crypto.getRandomValues(this._tids);
+        this._tidsLeft = this._tids.length;
+      }
+      const tid = this._tids[--this._tidsLeft]!;
+      if (!this._pending.has(tid)) return tid;
+    }
   }
 }
 

@@ -1,12 +1,17 @@
-// What a node stores for others: BEP 44 items and BEP 5 peers. Bounded in count, bytes and per
-// source IP; items expire 2 hours after their last put (BEP 44), peers 30 minutes after announcing.
-import type { BValue } from "../bencode.ts";
-import { ITEM_TTL, type Limits, PEER_TTL } from "./constants.ts";
+// What a node stores for others: BEP 44 items and BEP 5 peers. Bounded in count, in memory and
+// per source; items expire 2 hours after their last put (BEP 44), peers 30 minutes after announcing.
+//
+// An item is kept as its bencoded bytes only (a reply splices them in): a decoded value can cost
+// far more than its bytes (a list of 500 empty strings is 500 objects). Its cost is those bytes
+// plus a measured per-entry overhead. When the store is full, the item put by the fewest distinct
+// sources goes first (libtorrent's rule: what many hosts store matters more), among those the one
+// whose source holds the most items, then the one farthest from our id; an incumbent is never
+// evicted for a newcomer that ranks no higher.
+import { ITEM_OVERHEAD, ITEM_SOURCES, ITEM_TTL, type Limits, PEER_TTL } from "./constants.ts";
 import { compareDistance } from "./table.ts";
 
 export interface StoredItem {
-  /** The value, decoded, and its bencoding. */
-  v: BValue;
+  /** The value's bencoding (what the signature and the immutable target cover). */
   raw: Uint8Array;
   /** Mutable items only. */
   k?: Uint8Array;
@@ -18,7 +23,8 @@ export interface StoredItem {
 interface ItemEntry {
   item: StoredItem;
   target: Uint8Array;
-  ip: string;
+  /** Distinct sources that put it, the first ITEM_SOURCES of them. */
+  sources: string[];
   size: number;
   expires: number;
 }
@@ -33,16 +39,28 @@ export const bytesKey = (b: Uint8Array): string => String.fromCharCode(...b);
 
 export type PutOutcome = "stored" | "full";
 
+/** What an item costs in memory: its bytes and the measured overhead of an entry (constants.ts). */
+export function itemSize(item: StoredItem): number {
+  return ITEM_OVERHEAD + item.raw.length + (item.salt?.length ?? 0) + (item.k ? item.k.length + item.sig!.length : 0);
+}
+
 export class Store {
+  /** Memory held by items (see itemSize). */
   bytes = 0;
-  private readonly _localId: Uint8Array;
+  /** Items evicted to make room for others, and puts refused because nothing ranked lower. */
+  evicted = 0;
+  refused = 0;
+  private readonly _localId: () => Uint8Array;
   private readonly _limits: Limits;
   private readonly _items = new Map<string, ItemEntry>();
-  private readonly _itemsByIp = new Map<string, number>();
+  private readonly _itemsBySource = new Map<string, number>();
   private readonly _torrents = new Map<string, Map<string, PeerEntry>>();
   private readonly _peersByIp = new Map<string, number>();
+  /** The cached result of _leastImportant (undefined: to compute). */
+  private _least: [string, ItemEntry] | null | undefined = undefined;
 
-  constructor(localId: Uint8Array, limits: Limits) {
+  /** `localId`: our node id now (it may change after a BEP 42 re-id). */
+  constructor(limits: Limits, localId: () => Uint8Array) {
     this._localId = localId;
     this._limits = limits;
   }
@@ -65,26 +83,38 @@ export class Store {
     return e?.item;
   }
 
-  /**
-   * Stores (or refreshes) an item put by `ip`. When the store is full, the item farthest from our
-   * id makes way for a closer one (the DHT wants items near their target); otherwise "full".
-   */
-  putItem(target: Uint8Array, item: StoredItem, ip: string, now: number): PutOutcome {
+  /** Stores (or refreshes) an item put by `source`; "full" if it ranks below everything stored. */
+  putItem(target: Uint8Array, item: StoredItem, source: string, now: number): PutOutcome {
     const key = bytesKey(target);
-    const size = item.raw.length + (item.salt?.length ?? 0) + (item.k ? 96 : 0);
     const old = this._items.get(key);
+    const load = this._itemsBySource.get(source) ?? 0;
+    if (!old && load >= this._limits.itemsPerIp) {
+      this.refused++;
+      return "full";
+    }
+    const sources = old ? [...old.sources] : [];
+    // A source at its quota may still refresh an item that others put, without counting for it.
+    if (!sources.includes(source) && sources.length < ITEM_SOURCES && load < this._limits.itemsPerIp) sources.push(source);
+    const entry: ItemEntry = { item, target, sources, size: itemSize(item), expires: now + ITEM_TTL };
     if (old) this._deleteItem(key, old);
-    else if ((this._itemsByIp.get(ip) ?? 0) >= this._limits.itemsPerIp) return "full";
-    while (this._items.size >= this._limits.items || this.bytes + size > this._limits.itemBytes) {
-      if (!this._evictFarther(target)) {
+    const evicted: [string, ItemEntry][] = [];
+    while (this._items.size >= this._limits.items || this.bytes + entry.size > this._limits.itemBytes) {
+      const victim = this._leastImportant();
+      if (!victim || this._rank(victim[1]) >= this._rank(entry, true)) {
+        // Nothing ranks below the newcomer: undo, and refuse it.
+        for (const [k, e] of evicted) this._insertItem(k, e);
+        this.evicted -= evicted.length;
         if (old) this._insertItem(key, old);
+        this.refused++;
         return "full";
       }
+      this._deleteItem(victim[0], victim[1]);
+      evicted.push(victim);
+      this.evicted++;
     }
-    this._insertItem(key, { item, target, ip, size, expires: now + ITEM_TTL });
+    this._insertItem(key, entry);
     return "stored";
   }
-
   /** Up to `max` compact peers (6 bytes each) announced for `infoHash`. */
   getPeers(infoHash: Uint8Array, max: number, now: number): Uint8Array[] {
     const peers = this._torrents.get(bytesKey(infoHash));
@@ -137,26 +167,48 @@ export class Store {
   }
 
   private _insertItem(key: string, e: ItemEntry): void {
+    this._least = undefined;
     this._items.set(key, e);
     this.bytes += e.size;
-    count(this._itemsByIp, e.ip, 1);
+    for (const source of e.sources) count(this._itemsBySource, source, 1);
   }
 
   private _deleteItem(key: string, e: ItemEntry): void {
+    this._least = undefined;
     this._items.delete(key);
     this.bytes -= e.size;
-    count(this._itemsByIp, e.ip, -1);
+    for (const source of e.sources) count(this._itemsBySource, source, -1);
   }
 
-  private _evictFarther(target: Uint8Array): boolean {
-    let far: [string, ItemEntry] | null = null;
-    for (const entry of this._items) {
-      if (!far || compareDistance(entry[1].target, far[1].target, this._localId) > 0) far = entry;
-    }
-    if (!far || compareDistance(far[1].target, target, this._localId) <= 0) return false;
-    this._deleteItem(far[0], far[1]);
-    return true;
+  /**
+   * An item's rank as a number: distinct sources first, then the fewer items its busiest source
+   * holds the better. `adding`: the entry is not in the store yet (its sources will hold one more).
+   */
+  private _rank(e: ItemEntry, adding = false): number {
+    let busiest = 0;
+    for (const source of e.sources) busiest = Math.max(busiest, (this._itemsBySource.get(source) ?? 0) + (adding ? 1 : 0));
+    return e.sources.length * 1e6 - busiest;
   }
+
+  /**
+   * The item to evict first. A scan of every item, remembered until the store changes: a flood of
+   * puts that are refused (the usual case when full) costs one scan, not one per put.
+   */
+  private _leastImportant(): [string, ItemEntry] | null {
+    if (this._least !== undefined) return this._least;
+    const self = this._localId();
+    let worst: [string, ItemEntry] | null = null;
+    let worstRank = Infinity;
+    for (const entry of this._items) {
+      const rank = this._rank(entry[1]);
+      if (rank < worstRank || (rank === worstRank && compareDistance(entry[1].target, worst![1].target, self) > 0)) {
+        worst = entry;
+        worstRank = rank;
+      }
+    }
+    return (this._least = worst);
+  }
+
 }
 
 function count(map: Map<string, number>, key: string, delta: number): void {
