@@ -31,7 +31,10 @@ export interface PeerOptions {
   bootstrap?: readonly Address[] | false;
   /** A saved routing table, for a fast start. */
   state?: DhtState;
-  /** BEP 43 read-only: query the DHT but serve nobody, for short-lived clients such as `chat send`. */
+  /**
+   * BEP 43 read-only for good: query the DHT but serve nobody, for short-lived clients such as
+   * `chat send`. Otherwise the peer is read-only only until `keepAnnounced()` finds a public address.
+   */
   readOnly?: boolean;
   /** A transport to use instead of binding UDP (the simulator, tests). */
   transport?: Transport;
@@ -90,14 +93,15 @@ export class Peer {
       },
       onChatNode: (from) => this._metChatNode(from),
     });
-    // A read-only client serves nobody (BEP 43), and relays for nobody either.
-    this._socket.relaying = !opts.readOnly && opts.behindNat !== true;
+    // Until keepAnnounced() knows we have a public address, the DHT is read-only (BEP 43) and we
+    // relay for nobody: a node behind NAT must not be in routing tables (docs/PROTOCOL.md §8).
+    this._socket.relaying = false;
     this.dht = new DhtNode({
       transport: this._socket,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.bootstrap === undefined ? {} : { bootstrap: opts.bootstrap }),
       ...(opts.state ? { state: opts.state } : {}),
-      ...(opts.readOnly ? { readOnly: true } : {}),
+      readOnly: true,
     });
     this.sessions = new SessionEndpoint({
       identity: opts.identity,
@@ -149,7 +153,9 @@ export class Peer {
     const seen = this.dht.externalAddress();
     const nat = this._opts.behindNat ?? behindNat(seen, this.address()) ?? false;
     onNat?.({ behindNat: nat, publicAddress: seen });
-    this._socket.relaying = !this._opts.readOnly && !nat;
+    const serve = !this._opts.readOnly && !nat;
+    this.dht.readOnly = !serve;
+    this._socket.relaying = serve;
     this.sessions.behindNat = nat;
     let relays: ((period: number) => RelayEntry[]) | undefined;
     let firstRelay: Promise<void> = Promise.resolve();

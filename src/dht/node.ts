@@ -191,6 +191,19 @@ export class DhtNode {
   }
 
   /**
+   * BEP 43 read-only mode: queries marked `ro: 1`, none answered, so no routing table keeps us. A
+   * node behind a NAT turns it on: unsolicited queries could not reach it, and one that reaches
+   * its NAT first would take the port its hole punching needs (docs/PROTOCOL.md §8).
+   */
+  get readOnly(): boolean {
+    return this._rpc.readOnly;
+  }
+
+  set readOnly(value: boolean) {
+    this._rpc.readOnly = value;
+  }
+
+  /**
    * Our address as other nodes see it: the bound address if it is a public one, else the winner
    * of the BEP 42 `ip` votes of recent replies (address.ts), else null.
    */

@@ -56,7 +56,8 @@ export interface RpcOptions {
 export class Rpc {
   readonly timeout: number;
   readonly maxInflight: number;
-  readonly readOnly: boolean;
+  /** BEP 43: our queries carry `ro: 1` and we answer none (a node behind NAT turns it on). */
+  readOnly: boolean;
   /** Counters for stats and benchmarks. */
   queries = 0;
   timeouts = 0;
