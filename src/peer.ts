@@ -150,8 +150,10 @@ export class Peer {
     this._announcer?.stop();
     this._registrations?.stop();
     const clock = this._clock ?? systemClock;
+    // What we publish needs the vote's clear majority (externalAddress); whether we are behind NAT
+    // only needs the most reported address: a wrong "yes" costs relays, not reachability.
     const seen = this.dht.externalAddress();
-    const nat = this._opts.behindNat ?? behindNat(seen, this.address()) ?? false;
+    const nat = this._opts.behindNat ?? behindNat(seen ?? this.dht.addressVotes()[0]?.address, this.address()) ?? false;
     onNat?.({ behindNat: nat, publicAddress: seen });
     const serve = !this._opts.readOnly && !nat;
     this.dht.readOnly = !serve;
