@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--count <n>", "Exit after N messages")
     .option("--address <ip:port>", "Address to announce (repeatable; default: the one the DHT sees)")
     .option("--relay <hosts>", "Relays to register with behind NAT, host:port,… (env CHAT_RELAYS; default: chat nodes of the DHT)")
+    .option("--keepalive <seconds>", "Behind NAT, keep sessions and relays alive every SECONDS (default 25; set it below your NAT's UDP timeout)")
     .example("chat listen --identity me.json | jq .text")
     .action(action(() => import("./commands/listen.ts")));
 

@@ -75,6 +75,8 @@ export interface RegistrationsOptions {
   /** A relay was registered or lost; `registered` carries our address as that relay sees it. */
   onChange: (relay: Address, state: RelayState, seenAs?: Address) => void;
   random?: (n: number) => Uint8Array;
+  /** Milliseconds between registers (default REGISTER_EVERY; less behind a NAT that forgets sooner). */
+  every?: number;
 }
 
 interface Registration {
@@ -160,7 +162,7 @@ export class RelayRegistrations {
           continue;
         }
         this.#register(r, now); // missed: again at once, not in 20 s
-      } else if (!r.waiting && now - r.sentAt >= REGISTER_EVERY) {
+      } else if (!r.waiting && now - r.sentAt >= (this.#opts.every ?? REGISTER_EVERY)) {
         this.#register(r, now);
       }
     }

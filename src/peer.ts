@@ -12,7 +12,7 @@ import { DhtNode, type DhtState } from "./dht/node.ts";
 import { addressKey, type Clock, systemClock, type Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
 import { ChatError } from "./errors.ts";
-import { behindNat, lanAddresses, RelayRegistrations, type RelayState, resolveRelays } from "./nat.ts";
+import { behindNat, lanAddresses, REGISTER_EVERY, RelayRegistrations, type RelayState, resolveRelays } from "./nat.ts";
 import { RelayingTransport } from "./relaying.ts";
 import { TYPE_REGISTERED } from "./wire/constants.ts";
 import { type Delivery, type IncomingMessage, type Route, SessionEndpoint } from "./wire/endpoint.ts";
@@ -43,6 +43,12 @@ export interface PeerOptions {
   relays?: readonly Address[];
   /** Whether we are behind NAT; by default detected from the address the DHT sees. */
   behindNat?: boolean;
+  /**
+   * Behind NAT, milliseconds of silence after which a session sends a keepalive and a relay
+   * registration is renewed (default 25 s and 20 s, PROTOCOL §9): set it below the NAT's UDP
+   * timeout, as WireGuard's PersistentKeepalive.
+   */
+  keepalive?: number;
 }
 
 /** What a peer learned of its NAT (PROTOCOL §9), as `chat listen` prints it. */
@@ -107,6 +113,7 @@ export class Peer {
       identity: opts.identity,
       send: (buf, to) => socket.send(buf, to),
       ...(opts.clock ? { clock: () => Math.floor(opts.clock!.now()), timers: opts.clock } : {}),
+      ...(opts.keepalive ? { keepalive: opts.keepalive } : {}),
     });
   }
 
@@ -152,8 +159,8 @@ export class Peer {
     const clock = this._clock ?? systemClock;
     // What we publish needs the vote's clear majority (externalAddress); whether we are behind NAT
     // only needs the most reported address: a wrong "yes" costs relays, not reachability.
-    const seen = this.dht.externalAddress();
-    const nat = this._opts.behindNat ?? behindNat(seen ?? this.dht.addressVotes()[0]?.address, this.address()) ?? false;
+    const seen = this.dht.externalAddress() ?? this.dht.addressVotes()[0]?.address ?? null;
+    const nat = this._opts.behindNat ?? behindNat(seen, this.address()) ?? false;
     onNat?.({ behindNat: nat, publicAddress: seen });
     const serve = !this._opts.readOnly && !nat;
     this.dht.readOnly = !serve;
@@ -162,7 +169,7 @@ export class Peer {
     let relays: ((period: number) => RelayEntry[]) | undefined;
     let firstRelay: Promise<void> = Promise.resolve();
     if (nat) {
-      let publicAddress = seen;
+      let publicAddress = this.dht.externalAddress();
       let ready: () => void = () => {};
       firstRelay = new Promise((resolve) => (ready = resolve));
       const registrations = new RelayRegistrations({
@@ -170,6 +177,7 @@ export class Peer {
         clock,
         ...(this._opts.relays ? { named: await resolveRelays(this._opts.relays) } : {}),
         candidates: () => [...this._chatNodes.values()],
+        ...(this._opts.keepalive ? { every: Math.min(REGISTER_EVERY, this._opts.keepalive) } : {}),
         onChange: (relay, state, seenAs) => {
           if (seenAs && !publicAddress) publicAddress = seenAs;
           this.sessions.useRelays(registrations.relays);

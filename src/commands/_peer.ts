@@ -18,7 +18,7 @@ export type PeerOptions = z.infer<typeof PeerOptions>;
  */
 export async function openPeer(
   opts: PeerOptions,
-  { join = true, readOnly = false, relays }: { join?: boolean; readOnly?: boolean; relays?: Address[] } = {},
+  { join = true, readOnly = false, relays, keepalive }: { join?: boolean; readOnly?: boolean; relays?: Address[]; keepalive?: number } = {},
 ): Promise<Peer> {
   const identity = await loadIdentity(opts.identity, { passphraseEnv: opts.passphraseEnv });
   const bootstrap = bootstrapList(opts.bootstrap);
@@ -30,6 +30,7 @@ export async function openPeer(
     ...(state ? { state } : {}),
     readOnly,
     ...(relays ? { relays } : {}),
+    ...(keepalive ? { keepalive } : {}),
   });
   if (join) {
     try {

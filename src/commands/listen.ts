@@ -11,13 +11,14 @@ const Options = PeerOptions.extend({
   count: z.coerce.number().int().positive().optional(),
   address: z.union([z.coerce.string(), z.array(z.coerce.string())]).optional(),
   relay: z.coerce.string().optional(),
+  keepalive: z.coerce.number().positive().max(3600).optional(),
 });
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
   const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
   const relays = relayList(opts.relay);
-  const peer = await openPeer(opts, { ...(relays ? { relays } : {}) });
+  const peer = await openPeer(opts, { ...(relays ? { relays } : {}), ...(opts.keepalive ? { keepalive: opts.keepalive * 1000 } : {}) });
   const stop = onSignal();
   // Subscribed before announcing: a sender that knows our address need not wait for the record.
   const messages = peer.messages();

@@ -15,6 +15,7 @@ import {
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
   RETRANSMIT_START,
+  KEEPALIVE_AFTER,
   PUNCH_WINDOW,
   SESSIONS_PER_PEER,
   TYPE_DATA,
@@ -61,6 +62,8 @@ export interface SessionEndpointOptions {
   /** Random bytes (default: the platform CSPRNG) for indices and message ids. */
   random?: (length: number) => Uint8Array;
   limits?: Partial<WireLimits>;
+  /** Milliseconds of sending nothing before a session through a NAT sends a keepalive (default 25 s, PROTOCOL §9). */
+  keepalive?: number;
 }
 
 /** A handshake in progress with one peer (we initiate). */
@@ -129,6 +132,7 @@ export class SessionEndpoint {
   #relays: readonly Address[] = [];
   /** Behind a NAT, every idle session sends keepalives (PROTOCOL §9). */
   #behindNat = false;
+  readonly #keepalive: number;
   readonly #counters: Counters = newCounters();
 
   constructor(options: SessionEndpointOptions) {
@@ -148,6 +152,7 @@ export class SessionEndpoint {
     this.#timers = options.timers ?? defaultTimers;
     this.#random = options.random ?? randomBytes;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#keepalive = options.keepalive ?? KEEPALIVE_AFTER;
     if (options.onMessage) this.#mailbox.listen(options.onMessage);
     this.#admission = new Admission(this.#limits, this.#clock());
   }
@@ -571,9 +576,10 @@ export class SessionEndpoint {
       this.#forgetIfIdle(peer);
       return;
     }
-    // Every fragment again: acks are per message, so we cannot know which fragments arrived.
+    // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
+    // on every relay we reached the peer by, not only the current path: that relay may have died.
     this.#counters.retransmissions++;
-    for (const frame of outgoing.frames) this.#sendFrame(session, frame);
+    for (const frame of outgoing.frames) this.#sendFrame(session, frame, true, true);
     backoff.advance();
     this.#armDelivery(peer, outgoing);
   }
@@ -603,12 +609,17 @@ export class SessionEndpoint {
     this.#sendFrame(session, encodeFrame({ type: "ack", id }));
   }
 
-  /** Seals and sends one frame; a keepalive is not activity (it must not hold an idle session). */
-  #sendFrame(session: Session, frame: Uint8Array, activity = true): void {
+  /**
+   * Seals and sends one frame; a keepalive is not activity (it must not hold an idle session).
+   * `spread`: on the session's other relays too (a retransmission).
+   */
+  #sendFrame(session: Session, frame: Uint8Array, activity = true, spread = false): void {
     const packet = session.seal(frame);
     if (!packet) return;
     if (activity) session.lastSent = this.#clock();
     this.#sendOnSession(session, packet);
+    if (!spread) return;
+    for (const path of session.relayPaths) if (path !== session.path) this.#transmit(packet, path);
   }
 
   /** On the session's path, and while it is relayed and young, directly too (the punch). */
@@ -734,7 +745,7 @@ export class SessionEndpoint {
     const at = Math.min(
       sessionEnd(session),
       session.inbox.nextDeadline() ?? Infinity,
-      keepaliveDue(session, this.#behindNat) ?? Infinity,
+      keepaliveDue(session, this.#behindNat, this.#keepalive) ?? Infinity,
     );
     const current = this.#sessionTimers.get(session);
     if (current && current.at <= at) return; // it fires first and re-arms from the state it finds
@@ -749,7 +760,7 @@ export class SessionEndpoint {
     // Expiry is silent: the peer's clock expires its side too, and a new message handshakes anew.
     if (now >= sessionEnd(session)) return this.#endSession(session, "SESSION_CLOSED");
     session.inbox.prune(now);
-    if (now >= (keepaliveDue(session, this.#behindNat) ?? Infinity)) {
+    if (now >= (keepaliveDue(session, this.#behindNat, this.#keepalive) ?? Infinity)) {
       session.lastKeepalive = now;
       this.#sendFrame(session, KEEPALIVE, false);
     }

@@ -1,7 +1,6 @@
 // Every clock rule of a session in one place (as wireguard-go's timers.go): when a session may
 // start a message, when it expires, and the retransmission schedules of messages and handshakes.
 import {
-  KEEPALIVE_AFTER,
   REKEY_AFTER_COUNTER,
   REKEY_MARGIN,
   RESPONDER_CONFIRM_TIMEOUT,
@@ -31,11 +30,11 @@ export function sessionEnd(session: Session): number {
 /**
  * When a session sends its next keepalive (PROTOCOL §9, as WireGuard's persistent keepalive):
  * confirmed sessions through a NAT (ours, or the relay's mapping of a relayed path) that sent
- * nothing for KEEPALIVE_AFTER. Undefined when it needs none.
+ * nothing for `interval` ms. Undefined when it needs none.
  */
-export function keepaliveDue(session: Session, behindNat: boolean): number | undefined {
+export function keepaliveDue(session: Session, behindNat: boolean, interval: number): number | undefined {
   if (!session.confirmed || (!behindNat && session.path.via === "direct")) return undefined;
-  return Math.max(session.lastSent, session.lastKeepalive) + KEEPALIVE_AFTER;
+  return Math.max(session.lastSent, session.lastKeepalive) + interval;
 }
 
 /**
