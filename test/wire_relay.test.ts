@@ -230,4 +230,31 @@ sessions("a relayed initiation from a relay we are not registered with gets no a
   S.endpoint.close();
 });
 
+sessions("the relay in use dies: the next message goes through the other relay of the route", async () => {
+  const { time, net, relay: relay1, L, S, route } = world((d) => !isSession(d));
+  const RELAY2: Address = { host: "198.51.100.2", port: 6881 };
+  const relay2 = new Relay({ send: net.sender(RELAY2), clock: time.clock });
+  net.attach(RELAY2, (data, from) => {
+    const packet = parseRelayPacket(data);
+    if (packet) relay2.receive(packet, from);
+  });
+  net.transmit(L.address, RELAY2, encodeRegister(secret));
+  L.endpoint.useRelays([RELAY, RELAY2]);
+  await time.advance(20);
+  const both = { ...route, relays: [...route.relays, { address: RELAY2, tag }] };
+  const first = track(S.endpoint.sendMessage(L.identity.publicKey, both, "one"));
+  await time.until(() => first.done, 15_000);
+  assert.is(first.value?.path, "relayed");
+  // The relay the listener answered through dies.
+  const [dead, other] = relay1.stats.forwardedBack > 0 ? [RELAY, relay2] : [RELAY2, relay1];
+  const forwardedBefore = other.stats.forwardedBack;
+  net.detach(dead);
+  const second = track(S.endpoint.sendMessage(L.identity.publicKey, both, "two"));
+  await time.until(() => second.done, 15_000);
+  assert.is(second.value?.path, "relayed", String(second.error));
+  assert.equal(L.inbox.map((m) => m.text), ["one", "two"]);
+  assert.ok(second.value!.rttMs < 1_000, `${second.value!.rttMs} ms: one retransmission, through the other relay`);
+  assert.ok(other.stats.forwardedBack > forwardedBefore, "the ack came back through the other relay");
+});
+
 sessions.run();
