@@ -1,5 +1,6 @@
 // Token buckets that keep a flood of initiations from reaching the Diffie-Hellman work: one per
-// source IP (as WireGuard's ratelimiter) in a bounded table, and one for the whole endpoint.
+// source IP (as WireGuard's ratelimiter) in a bounded table, and one for the whole endpoint; and
+// the per-peer message and byte rates of delivery.
 
 /** A bucket of `burst` tokens refilled at `rate` per second. */
 export class TokenBucket {
@@ -15,13 +16,18 @@ export class TokenBucket {
     this.#at = now;
   }
 
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
-    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#at) * this.#rate) / 1000);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+  /** Takes `n` tokens if there are that many. */
+  take(now: number, n = 1): boolean {
+    if (this.level(now) < n) return false;
+    this.#tokens -= n;
     return true;
+  }
+
+  /** The tokens there are now. */
+  level(now: number): number {
+    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#at) * this.#rate) / 1000);
+    this.#at = Math.max(this.#at, now);
+    return this.#tokens;
   }
 
   /** When this bucket is full again, so that forgetting it changes nothing. */
@@ -44,14 +50,21 @@ export class SourceLimiter {
     this.#maxEntries = maxEntries;
   }
 
-  /** Takes a token from `key`'s bucket; refuses new keys while the table is full. */
+  /**
+   * Takes a token from `key`'s bucket. A full table forgets its least recently used bucket, so
+   * that spoofed sources cannot lock real ones out; it fills only while initiations are read
+   * without a cookie, which stops under load (admission.ts).
+   */
   allow(key: string, now: number): boolean {
     this.#prune(now);
     let bucket = this.#buckets.get(key);
     if (bucket) {
       this.#buckets.delete(key);
     } else {
-      if (this.#buckets.size >= this.#maxEntries) return false;
+      for (const oldest of this.#buckets.keys()) {
+        if (this.#buckets.size < this.#maxEntries) break;
+        this.#buckets.delete(oldest);
+      }
       bucket = new TokenBucket(this.#rate, this.#burst, now);
     }
     this.#buckets.set(key, bucket);
@@ -68,5 +81,24 @@ export class SourceLimiter {
       if (bucket.fullAt > now) break;
       this.#buckets.delete(key);
     }
+  }
+}
+
+/** What one peer may deliver to us: messages and bytes per second (docs/PROTOCOL.md §8). */
+export class PeerRate {
+  readonly #messages: TokenBucket;
+  readonly #bytes: TokenBucket;
+
+  constructor(limits: { peerMessageRate: number; peerMessageBurst: number; peerByteRate: number; peerByteBurst: number }, now: number) {
+    this.#messages = new TokenBucket(limits.peerMessageRate, limits.peerMessageBurst, now);
+    this.#bytes = new TokenBucket(limits.peerByteRate, limits.peerByteBurst, now);
+  }
+
+  /** Takes one message of `bytes`, or nothing if either bucket is short. */
+  allow(bytes: number, now: number): boolean {
+    if (this.#messages.level(now) < 1 || this.#bytes.level(now) < bytes) return false;
+    this.#messages.take(now);
+    this.#bytes.take(now, bytes);
+    return true;
   }
 }
