@@ -11,7 +11,7 @@ import { DhtNode, type DhtState } from "./dht/node.ts";
 import type { Clock, Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
 import { ChatError } from "./errors.ts";
-import { type Delivery, type IncomingMessage, SessionEndpoint } from "./wire/endpoint.ts";
+import { type Delivery, type IncomingMessage, type MessagesOptions, SessionEndpoint } from "./wire/endpoint.ts";
 
 const KRPC = 0x64;
 
@@ -164,9 +164,9 @@ export class Peer {
     return this.sessions.reply(toKey(publicKey), text);
   }
 
-  /** Every message that arrives from now on, until `close()`. */
-  messages(): AsyncIterableIterator<IncomingMessage> {
-    return this.sessions.messages();
+  /** Every message that arrives from now on, until `close()`; acked as it is taken (see SessionEndpoint). */
+  messages(options?: MessagesOptions): AsyncIterableIterator<IncomingMessage> {
+    return this.sessions.messages(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {
