@@ -39,7 +39,7 @@ export const MAC2_LEN = 16;
 export const COOKIE_NONCE_LEN = 24;
 /** `09 00 00 00 · receiver_index · nonce (24) · sealed cookie (16 + 16)`. */
 export const COOKIE_REPLY_LEN = 8 + COOKIE_NONCE_LEN + COOKIE_LEN + TAG_LEN;
-/** The cookie secret changes every 2 minutes; a cookie is good for one or two of them (WireGuard). */
+/** The cookie secret changes every 2 minutes; a cookie is accepted in its epoch and the next (WireGuard). */
 export const COOKIE_SECRET_LIFETIME = 120_000;
 /** An initiator uses a cookie for less than the shortest time it stays valid. */
 export const COOKIE_USE_FOR = COOKIE_SECRET_LIFETIME - 10_000;

@@ -84,12 +84,16 @@ export class CookieJar {
     return blake2b(utf8.encode(`${from.host}:${from.port}`), { key: secret, dkLen: COOKIE_LEN });
   }
 
+  /**
+   * The secret of the current 2-minute epoch. Epochs are counted from creation, so a cookie made
+   * in one epoch is accepted through the next: for 2 to 4 minutes, whatever the traffic.
+   */
   #current(now: number): Uint8Array {
-    if (now - this.#changedAt >= COOKIE_SECRET_LIFETIME) {
-      // Two lifetimes on: the previous secret is as old as the one it would replace, so drop both.
-      this.#previous = now - this.#changedAt >= 2 * COOKIE_SECRET_LIFETIME ? undefined : this.#secret;
+    const epochs = Math.floor((now - this.#changedAt) / COOKIE_SECRET_LIFETIME);
+    if (epochs >= 1) {
+      this.#previous = epochs === 1 ? this.#secret : undefined;
       this.#secret = this.#random(32).slice(0, 32);
-      this.#changedAt = now;
+      this.#changedAt += epochs * COOKIE_SECRET_LIFETIME;
     }
     return this.#secret;
   }
