@@ -16,6 +16,11 @@ export class Admission {
   readonly #sourceLimiter: SourceLimiter;
   /** Initiations with a valid cookie, per source address (IP and port: users behind one NAT). */
   readonly #provenLimiter: SourceLimiter;
+  /**
+   * And per source IP, at 4 times the rate: one host that proves many ports of its own cannot
+   * take the whole global budget (then others behind its NAT share its 80/s, not the flood).
+   */
+  readonly #provenHosts: SourceLimiter;
   readonly #globalLimiter: TokenBucket;
   readonly #cookieLimiter: TokenBucket;
   /** Pending (unconfirmed) responder sessions per source host. */
@@ -27,12 +32,13 @@ export class Admission {
     this.#limits = limits;
     this.#sourceLimiter = new SourceLimiter(limits.sourceRate, limits.sourceBurst, limits.maxSources);
     this.#provenLimiter = new SourceLimiter(limits.sourceRate, limits.sourceBurst, limits.maxSources);
+    this.#provenHosts = new SourceLimiter(4 * limits.sourceRate, 4 * limits.sourceBurst, limits.maxSources);
     this.#globalLimiter = new TokenBucket(limits.globalRate, limits.globalBurst, now);
     this.#cookieLimiter = new TokenBucket(limits.cookieRate, limits.cookieBurst, now);
   }
 
   get sources(): number {
-    return this.#sourceLimiter.size + this.#provenLimiter.size;
+    return this.#sourceLimiter.size + this.#provenLimiter.size + this.#provenHosts.size;
   }
 
   get timestamps(): number {
@@ -49,6 +55,7 @@ export class Admission {
     if ((this.#pendingBySource.get(from.host) ?? 0) >= this.#limits.maxPendingPerSource) return "busy";
     if (proven) {
       if (!this.#provenLimiter.allow(`${from.host}:${from.port}`, now)) return "rateLimited";
+      if (!this.#provenHosts.allow(from.host, now)) return "rateLimited";
       return this.#globalLimiter.take(now) ? "read" : "rateLimited";
     }
     const underLoad = this.#globalLimiter.level(now) < this.#limits.globalBurst / 2 || sessions >= this.#limits.maxSessions / 2;
