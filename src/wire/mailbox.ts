@@ -91,9 +91,12 @@ export class Mailbox {
       }
     }
     const entry: Entry = { message, bytes, peer, receipt, waiting: this.#consumers.size, had: this.#listeners.size > 0 };
+    if (!entry.waiting && entry.had) {
+      receipt.taken(); // listeners only: they returned, so it is taken
+      return true;
+    }
     if (!entry.waiting) {
-      if (entry.had) return receipt.taken(), true;
-      this.#unclaimed.push(entry);
+      this.#unclaimed.push(entry); // nobody listens: it waits for the first iterator
       entry.waiting = 1;
     }
     this.#account(entry, 1);
