@@ -7,6 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { DEFAULT_LIMITS, INITIATION_MIN } from "../src/wire/constants.ts";
 import { assertMemoryBounded, at, delivers, identities } from "./_attack.ts";
+import { Initiation } from "../src/wire/handshake.ts";
 import { prng, SimNet, VirtualTime } from "./_wire_sim.ts";
 
 const test = suite("attack: handshake floods and cookies");
@@ -97,6 +98,40 @@ test("garbage from 24,000 spoofed sources over 60 s fills no table; a sender fro
   assert.ok(s.cookiesSent > 10_000, `cookies: ${s.cookiesSent}`);
   assert.equal([s.pendingSessions, s.timestamps > 4, s.peers], [0, false, 0]);
   assertMemoryBounded("spoofed flood");
+  b.endpoint.close();
+});
+
+test("valid initiations from spoofed sources hold at most half the table, briefly; a real sender delivers 3 of 3", async () => {
+  const time = new VirtualTime();
+  const net = new SimNet(time);
+  const fresh = identities(16);
+  const b = at(net, fresh(), { host: "127.0.0.1", port: 7000 });
+  const spoofers = Array.from({ length: 30 }, () => fresh());
+  let n = 0;
+  let peak = 0;
+  // 300 authentic initiations a second, each from a new spoofed address that never confirms.
+  const flood = () => {
+    for (const m of spoofers) {
+      n++;
+      const from = { host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 1024 };
+      b.endpoint.receive(new Initiation(m, b.identity.x25519.publicKey, n, time.now).packet, from);
+    }
+    peak = Math.max(peak, b.endpoint.stats.sessions);
+    if (time.now < 1_700_000_030_000) time.timers.setTimeout(flood, 100);
+  };
+  flood();
+  const legit: boolean[] = [];
+  for (const second of [5, 15, 25]) {
+    await time.advance(1_700_000_000_000 + second * 1000 - time.now);
+    const a = at(net, fresh(), { host: "127.0.2.1", port: 7100 + second });
+    legit.push(await delivers(net, a, b, `legit at ${second} s`));
+    a.endpoint.close();
+  }
+  await time.advance(1_700_000_045_000 - time.now);
+  assert.equal(legit, [true, true, true]);
+  assert.ok(peak <= DEFAULT_LIMITS.maxSessions / 2 + 1, `at most ${peak} sessions`);
+  assert.equal([b.endpoint.stats.sessions, b.endpoint.stats.pendingSessions], [0, 0], "all gone 10 s after");
+  assertMemoryBounded("spoofed handshakes");
   b.endpoint.close();
 });
 

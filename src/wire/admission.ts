@@ -7,6 +7,9 @@ import { SourceLimiter, TokenBucket } from "./ratelimit.ts";
 import type { Address } from "./session.ts";
 import type { DropCause } from "./stats.ts";
 
+/** How long the endpoint stays under load after the last sign of it (WireGuard: 1 s). */
+const LOAD_HOLD = 1000;
+
 /** What to do with an initiation before reading it. */
 export type Decision = "read" | "cookie" | DropCause;
 
@@ -27,6 +30,8 @@ export class Admission {
   readonly #pendingBySource = new Map<string, number>();
   /** The last accepted `t` per identity, least recently used first. */
   readonly #timestamps = new Map<string, number>();
+  /** Under load until then. */
+  #loadUntil = -Infinity;
 
   constructor(limits: WireLimits, now: number) {
     this.#limits = limits;
@@ -58,8 +63,10 @@ export class Admission {
       if (!this.#provenHosts.allow(from.host, now)) return "rateLimited";
       return this.#globalLimiter.take(now) ? "read" : "rateLimited";
     }
-    const underLoad = this.#globalLimiter.level(now) < this.#limits.globalBurst / 2 || sessions >= this.#limits.maxSessions / 2;
-    if (underLoad || !this.#sourceLimiter.allow(from.host, now) || !this.#globalLimiter.take(now)) {
+    if (this.#globalLimiter.level(now) < this.#limits.globalBurst / 2 || sessions >= this.#limits.maxSessions / 2) {
+      this.#loadUntil = now + LOAD_HOLD; // as WireGuard: load ends a while after its cause does
+    }
+    if (now < this.#loadUntil || !this.#sourceLimiter.allow(from.host, now) || !this.#globalLimiter.take(now)) {
       return this.#cookieLimiter.take(now) ? "cookie" : "rateLimited";
     }
     return "read";
