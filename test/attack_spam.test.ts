@@ -43,4 +43,31 @@ test("a peer sending as fast as its window allows for 55 s gets its rate, and an
   b.endpoint.close();
 });
 
+test("ten fresh identities of one /24 spamming for 20 s share the group's rate; another sender delivers", async () => {
+  const time = new VirtualTime();
+  const net = new SimNet(time);
+  const fresh = identities(17);
+  const b = at(net, fresh(), { host: "127.0.0.1", port: 7000 });
+  const spammers = Array.from({ length: 10 }, (_, i) => at(net, fresh(), { host: `127.0.1.${1 + i}`, port: 7000 }));
+  let stop = false;
+  for (const s of spammers) {
+    const one = (): void => {
+      if (!stop) s.endpoint.sendMessage(b.identity.publicKey, b.address, "spam").then(() => {}, () => {}).finally(one);
+    };
+    for (let i = 0; i < 32; i++) one();
+  }
+  await time.advance(10_000);
+  const a = at(net, fresh(), { host: "127.0.2.1", port: 7000 });
+  assert.ok(await delivers(net, a, b, "legit"));
+  await time.advance(1_700_000_020_000 - time.now);
+  stop = true;
+  const spam = b.inbox.filter((m) => m.text === "spam").length;
+  const bound = 20 * DEFAULT_LIMITS.groupMessageRate + DEFAULT_LIMITS.groupMessageBurst;
+  assert.ok(spam <= bound, `${spam} spam messages delivered from one /24, at most ${bound}`);
+  assert.ok(spam < 10 * 20 * DEFAULT_LIMITS.peerMessageRate / 2, "well under ten peers' worth");
+  assertMemoryBounded("group spam");
+  for (const s of [...spammers, a]) s.endpoint.close();
+  b.endpoint.close();
+});
+
 test.run();

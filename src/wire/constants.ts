@@ -131,6 +131,11 @@ export interface WireLimits {
   peerMessageBurst: number;
   peerByteRate: number;
   peerByteBurst: number;
+  /** The same, for all peers of one source group (/24 or /48) together: identities are free. */
+  groupMessageRate: number;
+  groupMessageBurst: number;
+  groupByteRate: number;
+  groupByteBurst: number;
   /** Messages delivered but not yet taken by the application, in all and per peer, and their bytes. */
   maxQueued: number;
   maxQueuedBytes: number;
@@ -162,6 +167,10 @@ export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
   peerMessageBurst: 200,
   peerByteRate: 2 * 1024 * 1024,
   peerByteBurst: 8 * 1024 * 1024,
+  groupMessageRate: 400,
+  groupMessageBurst: 800,
+  groupByteRate: 8 * 1024 * 1024,
+  groupByteBurst: 16 * 1024 * 1024,
   maxQueued: 1024,
   maxQueuedBytes: 8 * 1024 * 1024,
   maxQueuedPerPeer: 256,

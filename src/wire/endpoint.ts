@@ -36,7 +36,7 @@ import { Initiation, Responder, type WireIdentity } from "./handshake.ts";
 import { Mailbox, type MessagesOptions } from "./mailbox.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
 import { type CookieReplyPacket, type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
-import { PeerRate } from "./ratelimit.ts";
+import { DeliveryRates, type PeerRate } from "./ratelimit.ts";
 import { type Address, Session } from "./session.ts";
 import { type Counters, type DropCause, newCounters, type WireStats } from "./stats.ts";
 import { Backoff, defaultTimers, mayStartMessage, sessionEnd, type Timers } from "./timers.ts";
@@ -113,6 +113,7 @@ export class SessionEndpoint {
   readonly #mailbox: Mailbox;
   readonly #cookies: CookieJar;
   readonly #shares: SourceShares;
+  readonly #rates: DeliveryRates;
 
   readonly #slots = new Map<number, Slot>();
   readonly #peers = new Map<string, Peer>();
@@ -147,6 +148,7 @@ export class SessionEndpoint {
     this.#admission = new Admission(this.#limits, this.#clock());
     this.#cookies = new CookieJar(identity.x25519.publicKey, this.#random, this.#clock());
     this.#shares = new SourceShares(this.#limits);
+    this.#rates = new DeliveryRates(this.#limits);
   }
 
   /** Our Ed25519 public key. */
@@ -448,8 +450,8 @@ export class SessionEndpoint {
   #deliver(session: Session, id: Uint8Array, key: string, text: string, bytes: number, sentAt: number, now: number): void {
     const peer = this.#peerFor(session.peer);
     if (!this.#mailbox.hasRoom(peer.key, bytes)) return this.#drop("queueFull");
-    peer.rate ??= new PeerRate(this.#limits, now);
-    if (!peer.rate.allow(bytes, now)) return this.#drop("peerRate");
+    peer.rate ??= this.#rates.forPeer(now);
+    if (!this.#rates.allow(peer.rate, session.inbox.source, bytes, now)) return this.#drop("peerRate");
     session.inbox.hold(key);
     const message = { from: session.peer.slice(), id, text, sentAt, receivedAt: now, address: { ...session.address } };
     const offered = this.#mailbox.offer(message, bytes, peer.key, {

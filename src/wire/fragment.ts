@@ -69,12 +69,12 @@ export class Inbox {
   /** Delivered, not yet taken by the application. */
   readonly #held = new Set<string>();
   /** The source group whose share of the reassembly budget this session's messages use. */
-  readonly #source: string;
+  readonly source: string;
 
   constructor(limits: InboxLimits, usage: InboxUsage, source: string) {
     this.#limits = limits;
     this.#usage = usage;
-    this.#source = source;
+    this.source = source;
   }
 
   accept(frame: MessageFrame, now: number): Arrival {
@@ -97,7 +97,7 @@ export class Inbox {
       return { kind: "invalid" };
     }
     if (partial.parts[frame.index] === undefined) {
-      const ours = this.#usage.bySource.get(this.#source) ?? 0;
+      const ours = this.#usage.bySource.get(this.source) ?? 0;
       if (this.#usage.partialBytes + frame.data.length > this.#limits.maxPartialBytes ||
         ours + frame.data.length > this.#limits.maxPartialBytesPerSource) {
         if (partial.have === 0) this.#partial.delete(key);
@@ -107,7 +107,7 @@ export class Inbox {
       partial.have++;
       partial.bytes += frame.data.length;
       this.#usage.partialBytes += frame.data.length;
-      this.#usage.bySource.set(this.#source, ours + frame.data.length);
+      this.#usage.bySource.set(this.source, ours + frame.data.length);
     }
     if (partial.have < partial.count) return { kind: "partial" };
     // Complete; without room to remember the id, exactly-once cannot be kept: keep it buffered and
@@ -187,8 +187,8 @@ export class Inbox {
   #drop(key: string, partial: Partial): void {
     this.#partial.delete(key);
     this.#usage.partialBytes -= partial.bytes;
-    const left = (this.#usage.bySource.get(this.#source) ?? 0) - partial.bytes;
-    if (left > 0) this.#usage.bySource.set(this.#source, left);
-    else this.#usage.bySource.delete(this.#source);
+    const left = (this.#usage.bySource.get(this.source) ?? 0) - partial.bytes;
+    if (left > 0) this.#usage.bySource.set(this.source, left);
+    else this.#usage.bySource.delete(this.source);
   }
 }

@@ -1,6 +1,7 @@
 // Token buckets that keep a flood of initiations from reaching the Diffie-Hellman work: one per
 // source IP (as WireGuard's ratelimiter) in a bounded table, and one for the whole endpoint; and
-// the per-peer message and byte rates of delivery.
+// the message and byte rates of delivery, per peer and per source group.
+import type { WireLimits } from "./constants.ts";
 
 /** A bucket of `burst` tokens refilled at `rate` per second. */
 export class TokenBucket {
@@ -84,21 +85,61 @@ export class SourceLimiter {
   }
 }
 
-/** What one peer may deliver to us: messages and bytes per second (docs/PROTOCOL.md §8). */
+type RateLimits = { messageRate: number; messageBurst: number; byteRate: number; byteBurst: number };
+
+/** What one peer, or one source group, may deliver to us: messages and bytes per second (§8). */
 export class PeerRate {
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
 
-  constructor(limits: { peerMessageRate: number; peerMessageBurst: number; peerByteRate: number; peerByteBurst: number }, now: number) {
-    this.#messages = new TokenBucket(limits.peerMessageRate, limits.peerMessageBurst, now);
-    this.#bytes = new TokenBucket(limits.peerByteRate, limits.peerByteBurst, now);
+  constructor(limits: RateLimits, now: number) {
+    this.#messages = new TokenBucket(limits.messageRate, limits.messageBurst, now);
+    this.#bytes = new TokenBucket(limits.byteRate, limits.byteBurst, now);
+  }
+
+  /** Whether `bytes` would pass now, taking nothing. */
+  could(bytes: number, now: number): boolean {
+    return this.#messages.level(now) >= 1 && this.#bytes.level(now) >= bytes;
   }
 
   /** Takes one message of `bytes`, or nothing if either bucket is short. */
   allow(bytes: number, now: number): boolean {
-    if (this.#messages.level(now) < 1 || this.#bytes.level(now) < bytes) return false;
+    if (!this.could(bytes, now)) return false;
     this.#messages.take(now);
     this.#bytes.take(now, bytes);
     return true;
+  }
+}
+
+/** The delivery rates of a peer and of its source group together (fresh identities are free). */
+export class DeliveryRates {
+  readonly #peer: RateLimits;
+  readonly #group: RateLimits;
+  readonly #maxGroups: number;
+  /** Least recently used first; a forgotten group starts again from a full burst. */
+  readonly #groups = new Map<string, PeerRate>();
+
+  constructor(limits: WireLimits) {
+    this.#peer = { messageRate: limits.peerMessageRate, messageBurst: limits.peerMessageBurst, byteRate: limits.peerByteRate, byteBurst: limits.peerByteBurst };
+    this.#group = { messageRate: limits.groupMessageRate, messageBurst: limits.groupMessageBurst, byteRate: limits.groupByteRate, byteBurst: limits.groupByteBurst };
+    this.#maxGroups = limits.maxSources;
+  }
+
+  forPeer(now: number): PeerRate {
+    return new PeerRate(this.#peer, now);
+  }
+
+  /** Takes one message of `bytes` from both `peer`'s and `group`'s buckets, or from neither. */
+  allow(peer: PeerRate, group: string, bytes: number, now: number): boolean {
+    let rate = this.#groups.get(group);
+    if (rate) this.#groups.delete(group);
+    else rate = new PeerRate(this.#group, now);
+    this.#groups.set(group, rate);
+    for (const oldest of this.#groups.keys()) {
+      if (this.#groups.size <= this.#maxGroups) break;
+      this.#groups.delete(oldest);
+    }
+    if (!peer.could(bytes, now) || !rate.could(bytes, now)) return false;
+    return peer.allow(bytes, now) && rate.allow(bytes, now);
   }
 }

@@ -47,7 +47,7 @@ export interface WireStats {
     frame: number;
     /** A fragment refused for a reassembly or dedupe limit (the sender retransmits). */
     refused: number;
-    /** A message over its peer's message or byte rate: not acked, the sender retransmits. */
+    /** A message over its peer's or its source group's rate: not acked, the sender retransmits. */
     peerRate: number;
     /** A message with no room in the queue to the application: not acked, the sender retransmits. */
     queueFull: number;
