@@ -5,6 +5,7 @@ import { blake2b } from "@noble/hashes/blake2.js";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { DEFAULT_LIMITS, INITIATION_MIN } from "../src/wire/constants.ts";
+import { Admission } from "../src/wire/admission.ts";
 import { CookieJar, openCookieReply, withCookie } from "../src/wire/cookie.ts";
 import type { IncomingMessage } from "../src/wire/delivery.ts";
 import { groupOf } from "../src/wire/fairness.ts";
@@ -53,6 +54,36 @@ cookies("type 9 and type 10, byte by byte", () => {
 });
 
 cookies.run();
+
+const admission = suite("wire: admission decisions");
+
+admission("under load a cookie; a proven address has its own rate, and one IP at most 4 times it", () => {
+  const a = new Admission({ ...DEFAULT_LIMITS, globalRate: 1000, globalBurst: 1000 }, 0);
+  const from = (port: number) => ({ host: "127.0.1.1", port });
+  assert.is(a.decide(from(1), false, 0, 0), "read");
+  for (let i = 0; i < 4; i++) a.decide(from(1), false, 0, 0);
+  assert.is(a.decide(from(2), false, 0, 0), "cookie", "the IP is over its rate: prove the address");
+  assert.is(a.decide(from(2), true, 0, 0), "read", "proven: its own bucket");
+  assert.is(a.decide({ host: "127.0.2.1", port: 1 }, false, 600, 0), "cookie", "table half full: under load");
+  assert.is(a.decide({ host: "127.0.2.2", port: 1 }, false, 0, 500), "cookie", "and for 1 s after");
+  assert.is(a.decide({ host: "127.0.2.3", port: 1 }, false, 0, 1000), "read");
+  let read = 0;
+  for (let port = 100; port < 140; port++) for (let i = 0; i < 5; i++) if (a.decide(from(port), true, 0, 2000) === "read") read++;
+  assert.is(read, 4 * DEFAULT_LIMITS.sourceBurst, "one IP proving 40 ports: 4 bursts");
+});
+
+admission("t within ±120 s of our clock, and newer than the last from that identity", () => {
+  const a = new Admission(DEFAULT_LIMITS, 0);
+  const now = 1_000_000;
+  assert.is(a.fresh("k", now + 120_001, now), "stale");
+  assert.is(a.fresh("k", now - 120_001, now), "stale");
+  assert.is(a.fresh("k", now - 120_000, now), undefined);
+  a.accept("k", now, now);
+  assert.is(a.fresh("k", now, now), "timestamp");
+  assert.is(a.fresh("k", now + 1, now), undefined);
+});
+
+admission.run();
 
 const groups = suite("wire: source groups");
 
