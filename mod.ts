@@ -26,6 +26,6 @@ export {
 } from "./src/dht/mod.ts";
 export {
   DeliveryError, SessionEndpoint,
-  type Delivery, type DeliveryFailure, type IncomingMessage, type SessionEndpointOptions,
+  type Delivery, type DeliveryFailure, type IncomingMessage, type MessagesOptions, type SessionEndpointOptions,
 } from "./src/wire/mod.ts";
 export { ChatError, EXIT } from "./src/errors.ts";

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm run attack`: the long versions of the attack suites (test/attack_*.test.ts), each attack
-// running CHAT_ATTACK_SECONDS (default 600) on Node, one suite after the other, then a markdown
-// table of their figures for the README. `npm run attack -- table storage` runs a subset;
+// `npm run attack`: the long versions of the attacks, each running CHAT_ATTACK_SECONDS (default
+// 600) on Node: first the session-layer attacks against a real `chat listen` over loopback UDP
+// (scripts/attack/run.ts, one markdown row each; CHAT_ATTACK=substr for a subset), then the DHT
+// and identity-file suites (test/attack_*.test.ts of the DHT), one suite after the other, and a
+// markdown table of their figures. `npm run attack -- table storage` runs a subset of the suites;
 // CHAT_ATTACK_SECONDS=30 a short pass; --no-build runs the dist/ already built.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -11,8 +13,12 @@ const noBuild = process.argv.includes("--no-build");
 const only = process.argv.slice(2).filter((a) => a !== "--no-build");
 const suites = readdirSync("dist/test").filter((f) => /^attack_.*\.test\.js$/.test(f) && (!only.length || only.some((o) => f.includes(o)))).sort();
 if (!noBuild && spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" }).status !== 0) process.exit(1);
-const rows = [];
 let failed = 0;
+if (!only.length) {
+  console.log(`\n=== session-layer attacks against chat listen: ${seconds} s each`);
+  if (spawnSync(process.execPath, ["dist/scripts/attack/run.js"], { stdio: "inherit", env: { ...process.env, CHAT_ATTACK_SECONDS: seconds } }).status !== 0) failed++;
+}
+const rows = [];
 for (const f of suites) {
   const name = f.replace(/\.test\.js$/, "");
   console.log(`\n=== ${name}: ${seconds} s per attack`);

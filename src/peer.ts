@@ -15,7 +15,7 @@ import { ChatError } from "./errors.ts";
 import { behindNat, lanAddresses, REGISTER_EVERY, RelayRegistrations, type RelayState, resolveRelays } from "./nat.ts";
 import { RelayingTransport } from "./relaying.ts";
 import { TYPE_REGISTERED } from "./wire/constants.ts";
-import { type Delivery, type IncomingMessage, type Route, SessionEndpoint } from "./wire/endpoint.ts";
+import { type Delivery, type IncomingMessage, type MessagesOptions, type Route, SessionEndpoint } from "./wire/endpoint.ts";
 
 /** Chat nodes met on the DHT that a listener behind NAT may ask to relay (newest last). */
 const CHAT_NODES_KEPT = 32;
@@ -252,9 +252,9 @@ export class Peer {
     return this.sessions.reply(toKey(publicKey), text);
   }
 
-  /** Every message that arrives from now on, until `close()`. */
-  messages(): AsyncIterableIterator<IncomingMessage> {
-    return this.sessions.messages();
+  /** Every message that arrives from now on, until `close()`; acked as it is taken (see SessionEndpoint). */
+  messages(options?: MessagesOptions): AsyncIterableIterator<IncomingMessage> {
+    return this.sessions.messages(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<IncomingMessage> {

@@ -7,7 +7,7 @@ import { announce, lookup } from "../src/contact.ts";
 import { generateIdentity } from "../src/crypto/identity.ts";
 import { nodeIdFor } from "../src/dht/bep42.ts";
 import { encodeAddress, encodeNodes } from "../src/dht/krpc.ts";
-import { attackMs, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack.ts";
+import { attackMs, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack_dht.ts";
 
 const test = suite("attack: address steering");
 const STEER = { host: "6.6.6.6", port: 6666 };

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { type BInput, encode } from "../src/bencode.ts";
 import { mutableTarget } from "../src/crypto/record.ts";
 import { nodeIdFor } from "../src/dht/bep42.ts";
-import { attackMs, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack.ts";
+import { attackMs, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack_dht.ts";
 import { signed } from "./_dht.ts";
 
 const test = suite("attack: amplification");

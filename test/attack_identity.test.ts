@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { openSeed, sealSeed } from "../src/crypto/keyfile.ts";
-import { attackMs, report, rssMiB, sleep } from "./_attack.ts";
+import { attackMs, report, rssMiB, sleep } from "./_attack_dht.ts";
 import { errorOf, finished, runChat, startChat } from "./_cli.ts";
 
 const test = suite("attack: identity files");

@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { type BDict, Bencoded } from "../src/bencode.ts";
 import { mutableTarget } from "../src/crypto/record.ts";
 import { GET_PAD, LIMITS } from "../src/dht/constants.ts";
-import { attackMs, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack.ts";
+import { attackMs, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack_dht.ts";
 import { signed } from "./_dht.ts";
 
 const test = suite("attack: storage");

@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { nodeIdFor } from "../src/dht/bep42.ts";
 import { decodeNodes, encodeNodes } from "../src/dht/krpc.ts";
-import { attackMs, idNear, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack.ts";
+import { attackMs, idNear, legitSwarm, nodeAt, RawSocket, report, rssMiB, rssPeak, sleep, text } from "./_attack_dht.ts";
 
 const test = suite("attack: routing-table poisoning");
 

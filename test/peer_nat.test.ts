@@ -87,14 +87,17 @@ nat("both behind NATs that map per destination: delivered relayed, and the reply
   const { peer, inbox } = await listener("symmetric");
   const sender = await open({ nat: "symmetric", readOnly: true });
   const replies = sender.messages();
+  // A message is acked when the application takes it: read while sending.
+  const next = inbox.next();
   const sent = await sender.send(peer.publicKey, "hello through a relay");
   assert.is(sent.path, "relayed");
-  const got = await inbox.next();
+  const got = await next;
   assert.is(got.value?.text, "hello through a relay");
   assert.is(got.value?.path, "relayed");
+  const reply = replies.next();
   const back = await peer.reply(got.value!.from, "hi back");
   assert.is(back.path, "relayed");
-  assert.is((await replies.next()).value?.text, "hi back");
+  assert.is((await reply).value?.text, "hi back");
   const forwarded = net.nodes.reduce((n, node) => n + ((node as unknown as { transport: RelayingTransport }).transport.relay.stats.forwarded), 0);
   assert.ok(forwarded >= 2, `relays forwarded ${forwarded}`);
 });
@@ -102,9 +105,10 @@ nat("both behind NATs that map per destination: delivered relayed, and the reply
 nat("the listener's NAT filters but the sender's does not: the punch makes it direct", async () => {
   const { peer, inbox } = await listener("cone");
   const sender = await open({ readOnly: true });
+  const next = inbox.next();
   const sent = await sender.send(peer.publicKey, "punch");
   assert.is(sent.path, "direct");
-  assert.is((await inbox.next()).value?.text, "punch");
+  assert.is((await next).value?.text, "punch");
 });
 
 nat("a relay that dies: a new sender gets through the other at once, and the dead one is replaced", async () => {
@@ -115,9 +119,10 @@ nat("a relay that dies: a new sender gets through the other at once, and the dea
   const victimAddress = key(victim.address());
   victim.destroy();
   const sender = await open({ nat: "symmetric", readOnly: true });
+  const next = inbox.next();
   const sent = await sender.send(peer.publicKey, "after the loss");
   assert.is(sent.path, "relayed");
-  assert.is((await inbox.next()).value?.text, "after the loss");
+  assert.is((await next).value?.text, "after the loss");
   // Registers go out every 20 s; 3 missed answers, 2 s apart, make a relay lost.
   const replaced = () => events.filter((e) => "state" in e && e.state === "registered").length >= 3;
   const deadline = Date.now() + 30_000;

@@ -6,6 +6,16 @@ export function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, jsonBytes) + "\n");
 }
 
+/**
+ * Prints one JSON line and resolves once stdout has taken it (handed it to the OS). Awaiting each
+ * line honours stdout's backpressure: a reader that does not read holds the writer, not memory.
+ */
+export function printed(value: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(JSON.stringify(value, jsonBytes) + "\n", (err) => (err ? reject(err) : resolve()));
+  });
+}
+
 /** Bytes in output are hex: JSON has no byte type, and hex is what `jq` users expect. */
 function jsonBytes(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
-import { log, onSignal, parseHostPorts, print } from "./_io.ts";
+import { log, onSignal, parseHostPorts, print, printed } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
 import { openPeer, PeerOptions } from "./_peer.ts";
 
@@ -21,7 +21,10 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   const peer = await openPeer(opts, { ...(relays ? { relays } : {}), ...(opts.keepalive ? { keepalive: opts.keepalive * 1000 } : {}) });
   const stop = onSignal();
   // Subscribed before announcing: a sender that knows our address need not wait for the record.
-  const messages = peer.messages();
+  // A message is acked when the loop asks for the next one, after its line reached stdout: a
+  // reader that does not read fills a bounded queue, then senders see failures, never lost acks.
+  const messages = peer.messages({ ack: "next" });
+  let writing = Promise.resolve();
   let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
@@ -33,13 +36,15 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
       onNat: (e) => print({ type: "nat", behindNat: e.behindNat, publicAddress: e.publicAddress && formatAddress(e.publicAddress) }),
       onRelay: (relay, state) => print({ type: "relay", address: formatAddress(relay), state }),
     });
-    void stop.signal.then((signal) => {
+    void stop.signal.then(async (signal) => {
       reason = signal;
+      await writing.catch(() => {}); // the line being written is acked once it is out, not before
       return messages.return?.();
     });
     let received = 0;
     for await (const m of messages) {
-      print({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt, path: m.path });
+      writing = printed({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt, path: m.path });
+      await writing;
       if (opts.count !== undefined && ++received >= opts.count) break;
     }
   } finally {

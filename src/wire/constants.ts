@@ -4,6 +4,9 @@
 export const TYPE_INITIATION = 1;
 export const TYPE_RESPONSE = 2;
 export const TYPE_DATA = 3;
+/** This implementation's load defence (docs/PROTOCOL.md §8, from PROTOCOL §7's free range 9–15). */
+export const TYPE_COOKIE_REPLY = 9;
+export const TYPE_INITIATION_COOKIE = 10;
 
 /** Noise: `Noise_IK_25519_ChaChaPoly_BLAKE2b`, prologue `chat/1` (PROTOCOL §6). */
 export const PROLOGUE = new TextEncoder().encode("chat/1");
@@ -29,6 +32,22 @@ export const RESPONSE_LEN = RESPONSE_HEADER + DH_LEN + TAG_LEN;
 /** Every datagram stays under 1200 bytes (PROTOCOL §6). */
 export const MAX_DATAGRAM = 1199;
 export const DATA_MIN = DATA_HEADER + TAG_LEN;
+
+/** Cookies (WireGuard §5.4.7): a 16-byte MAC of the source address, sealed to the initiator. */
+export const COOKIE_LEN = 16;
+export const MAC2_LEN = 16;
+export const COOKIE_NONCE_LEN = 24;
+/** `09 00 00 00 · receiver_index · nonce (24) · sealed cookie (16 + 16)`. */
+export const COOKIE_REPLY_LEN = 8 + COOKIE_NONCE_LEN + COOKIE_LEN + TAG_LEN;
+/** The cookie secret changes every 2 minutes; a cookie is accepted in its epoch and the next (WireGuard). */
+export const COOKIE_SECRET_LIFETIME = 120_000;
+/** An initiator uses a cookie for less than the shortest time it stays valid. */
+export const COOKIE_USE_FOR = COOKIE_SECRET_LIFETIME - 10_000;
+/**
+ * Message 1's `t` must lie within this much of the responder's clock (docs/PROTOCOL.md §8): with
+ * the per-identity memory this closes replays after a restart or once an identity is forgotten.
+ */
+export const TIMESTAMP_WINDOW = 120_000;
 
 /**
  * Counters are u64 on the wire; this implementation never reaches 2^53 (a session lives one hour)
@@ -102,6 +121,29 @@ export interface WireLimits {
   /** Delivered message ids remembered per session (for exactly-once) and in all. */
   maxDedupePerSession: number;
   maxDedupe: number;
+  /** Bytes of incomplete messages one source group (see `groupOf`) may hold in all. */
+  maxPartialBytesPerSource: number;
+  /** Confirmed or pending sessions that peers opened to us, per source IP and per /24 (/48). */
+  maxSessionsPerSource: number;
+  maxSessionsPerGroup: number;
+  /** Messages and bytes a peer may deliver to us: token bucket rates (per second) and bursts. */
+  peerMessageRate: number;
+  peerMessageBurst: number;
+  peerByteRate: number;
+  peerByteBurst: number;
+  /** The same, for all peers of one source group (/24 or /48) together: identities are free. */
+  groupMessageRate: number;
+  groupMessageBurst: number;
+  groupByteRate: number;
+  groupByteBurst: number;
+  /** Messages delivered but not yet taken by the application, in all and per peer, and their bytes. */
+  maxQueued: number;
+  maxQueuedBytes: number;
+  maxQueuedPerPeer: number;
+  maxQueuedBytesPerPeer: number;
+  /** Cookie replies sent per second in all, and burst (each costs a MAC and a small AEAD). */
+  cookieRate: number;
+  cookieBurst: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
@@ -118,6 +160,25 @@ export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxPartialBytes: 16 * 1024 * 1024,
   maxDedupePerSession: 4096,
   maxDedupe: 65_536,
+  maxPartialBytesPerSource: 2 * 1024 * 1024,
+  maxSessionsPerSource: 32,
+  maxSessionsPerGroup: 128,
+  // Far above a conversation, below a flood (128,661 messages in 55 s were delivered before):
+  // bots and bulk senders get 1,000 messages/s; a host with many identities, 4 times that.
+  peerMessageRate: 1000,
+  peerMessageBurst: 2000,
+  peerByteRate: 16 * 1024 * 1024,
+  peerByteBurst: 16 * 1024 * 1024,
+  groupMessageRate: 4000,
+  groupMessageBurst: 8000,
+  groupByteRate: 32 * 1024 * 1024,
+  groupByteBurst: 64 * 1024 * 1024,
+  maxQueued: 1024,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  maxQueuedPerPeer: 256,
+  maxQueuedBytesPerPeer: 2 * 1024 * 1024,
+  cookieRate: 2000,
+  cookieBurst: 500,
 });
 
 /** PROTOCOL §9 packet types: relays between a listener behind NAT and its senders. */

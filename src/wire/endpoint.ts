@@ -3,11 +3,14 @@
 // tests. Every remotely created piece of state is bounded (constants.ts WireLimits); a packet that
 // does not parse, authenticate or name a known index is dropped unanswered and counted. The jobs
 // it delegates: admission of initiations (admission.ts), the send window (outbox.ts), every clock
-// rule (timers.ts), the handshake messages (handshake.ts) and one session's crypto (session.ts).
+// rule (timers.ts), the handshake messages (handshake.ts), one session's crypto (session.ts), the
+// load defence (cookie.ts), fair shares of the session table (fairness.ts) and the queue of
+// delivered messages, acked once the application takes them (mailbox.ts).
 import { randomBytes } from "@noble/hashes/utils.js";
 import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
 import {
+  COOKIE_USE_FOR,
   DEFAULT_LIMITS,
   HANDSHAKE_RETRY_START,
   HANDSHAKE_TIMEOUT,
@@ -18,24 +21,29 @@ import {
   KEEPALIVE_AFTER,
   PUNCH_WINDOW,
   SESSIONS_PER_PEER,
+  TYPE_COOKIE_REPLY,
   TYPE_DATA,
   TYPE_INITIATION,
+  TYPE_INITIATION_COOKIE,
   TYPE_RELAYED,
   TYPE_RESPONSE,
   type WireLimits,
 } from "./constants.ts";
 import { Admission } from "./admission.ts";
+import { CookieJar, openCookieReply, withCookie } from "./cookie.ts";
+import { groupOf, SourceShares } from "./fairness.ts";
 import { type Delivery, DeliveryError, type DeliveryFailure, type IncomingMessage } from "./delivery.ts";
-import { Inbox, type InboxUsage, fragmentMessage } from "./fragment.ts";
+import { Inbox, fragmentMessage, newInboxUsage } from "./fragment.ts";
 import { decodeFrame, encodeFrame, type MessageFrame } from "./frames.ts";
 import { Initiation, Responder, type WireIdentity } from "./handshake.ts";
-import { Mailbox } from "./mailbox.ts";
+import { Mailbox, type MessagesOptions } from "./mailbox.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
-import { type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
+import { type CookieReplyPacket, type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
 import {
   checkRoute, direct, firstAttemptPaths, type Path, pathKind, punchAddresses, relayRoutes, type Route, routePaths, sameAddress,
   wrap,
 } from "./path.ts";
+import { DeliveryRates, type PeerRate } from "./ratelimit.ts";
 import { parseRelayPacket } from "./relay_packets.ts";
 import { type Address, Session } from "./session.ts";
 import { type Counters, type DropCause, newCounters, type WireStats } from "./stats.ts";
@@ -48,13 +56,14 @@ export { type Delivery, DeliveryError, type DeliveryFailure, type IncomingMessag
 export type { WireStats } from "./stats.ts";
 export type { Timers } from "./timers.ts";
 export type { Path, RelayRoute, Route } from "./path.ts";
+export type { MessagesOptions } from "./mailbox.ts";
 
 export interface SessionEndpointOptions {
   /** Our identity: Ed25519 public key and its X25519 key pair (PROTOCOL §2). */
   identity: WireIdentity;
   /** Sends one datagram; the endpoint never throws if it throws (counted in `sendErrors`). */
   send: (datagram: Uint8Array, to: Address) => void;
-  /** Called once per delivered message. */
+  /** Called once per delivered message; when it returns, the message counts as taken (acked). */
   onMessage?: (message: IncomingMessage) => void;
   /** Unix milliseconds (default `Date.now`). */
   clock?: () => number;
@@ -75,6 +84,10 @@ interface Handshake {
   readonly attempts: Map<number, Initiation>;
   readonly backoff: Backoff;
   timer?: unknown;
+  /** The responder's latest cookie (under load, docs/PROTOCOL.md §8), sent with every attempt. */
+  cookie?: { readonly value: Uint8Array; readonly at: number; readonly from: Address };
+  /** Attempts already resent with a cookie: once each, the retry timer does the rest. */
+  readonly cookied: Set<number>;
 }
 
 /** A remote identity we talk to. */
@@ -88,6 +101,8 @@ interface Peer {
   sessions: Session[];
   handshake?: Handshake;
   readonly outbox: Outbox;
+  /** What it may deliver to us, per second (created with its first message). */
+  rate?: PeerRate;
 }
 
 /**
@@ -117,13 +132,16 @@ export class SessionEndpoint {
   readonly #timers: Timers;
   readonly #random: (length: number) => Uint8Array;
   readonly #limits: WireLimits;
-  readonly #mailbox = new Mailbox();
+  readonly #mailbox: Mailbox;
+  readonly #cookies: CookieJar;
+  readonly #shares: SourceShares;
+  readonly #rates: DeliveryRates;
 
   readonly #slots = new Map<number, Slot>();
   readonly #peers = new Map<string, Peer>();
   readonly #sessionTimers = new Map<Session, { at: number; handle: unknown }>();
   readonly #admission: Admission;
-  readonly #usage: InboxUsage = { partialBytes: 0, dedupe: 0 };
+  readonly #usage = newInboxUsage();
   #sessionCount = 0;
   #pendingCount = 0;
   #lastTimestamp = 0;
@@ -153,8 +171,12 @@ export class SessionEndpoint {
     this.#random = options.random ?? randomBytes;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#keepalive = options.keepalive ?? KEEPALIVE_AFTER;
+    this.#mailbox = new Mailbox(this.#limits);
     if (options.onMessage) this.#mailbox.listen(options.onMessage);
     this.#admission = new Admission(this.#limits, this.#clock());
+    this.#cookies = new CookieJar(identity.x25519.publicKey, this.#random, this.#clock());
+    this.#shares = new SourceShares(this.#limits);
+    this.#rates = new DeliveryRates(this.#limits);
   }
 
   /** Our Ed25519 public key. */
@@ -192,11 +214,13 @@ export class SessionEndpoint {
       timestamps: this.#admission.timestamps,
       partialBytes: this.#usage.partialBytes,
       dedupe: this.#usage.dedupe,
+      queued: this.#mailbox.queued.count,
+      queuedBytes: this.#mailbox.queued.bytes,
     };
   }
 
   /**
-   * Takes one datagram of types 1–3 (the caller routes `d`, KRPC, elsewhere). Never throws:
+   * Takes one datagram of types 1–3, 9 or 10 (the caller routes `d`, KRPC, elsewhere). Never throws:
    * whatever is wrong with the packet, it is dropped without reply and counted in `stats.dropped`.
    */
   receive(datagram: Uint8Array, from: Address): void {
@@ -210,9 +234,10 @@ export class SessionEndpoint {
       if (!packet) return this.#drop("malformed");
       const source = { host: String(from.host), port: Number(from.port) };
       const arrival: Arrival = relayed ? { via: "relayed", relay: source, peer: relayed.address } : { via: "direct", address: source };
-      if (packet.type === TYPE_INITIATION) this.#onInitiation(packet, arrival);
+      if (packet.type === TYPE_INITIATION || packet.type === TYPE_INITIATION_COOKIE) this.#onInitiation(packet, arrival);
       else if (packet.type === TYPE_RESPONSE) this.#onResponse(packet, arrival);
       else if (packet.type === TYPE_DATA) this.#onData(packet, arrival);
+      else if (packet.type === TYPE_COOKIE_REPLY && arrival.via === "direct") this.#onCookieReply(packet, arrival.address);
     } catch {
       this.#drop("internal");
     }
@@ -265,9 +290,13 @@ export class SessionEndpoint {
     return session ? pathKind(session.path) : undefined;
   }
 
-  /** Every message delivered from now on, until `close()`. Consume it, or use `onMessage`. */
-  messages(): AsyncIterableIterator<IncomingMessage> {
-    return this.#mailbox.messages();
+  /**
+   * Every message delivered from now on (and those that waited for a consumer), until `close()`.
+   * A message is acked once every iterator yielded it (or, with `{ack: "next"}`, once the consumer
+   * asks for the next one); until then it waits in a bounded queue (docs/PROTOCOL.md §8).
+   */
+  messages(options?: MessagesOptions): AsyncIterableIterator<IncomingMessage> {
+    return this.#mailbox.messages(options);
   }
 
   /** Closes every session with `peer` (`{"y":"x"}`, keys erased) and fails what is in flight. */
@@ -315,21 +344,37 @@ export class SessionEndpoint {
     // A relayed initiation only through a relay we registered with: nobody else may make us send.
     if (arrival.via === "relayed" && !this.#relays.some((r) => sameAddress(r, arrival.relay))) return this.#drop("relay");
     const from = peerAddress(arrival);
-    // Cheap refusals first, so a flood never reaches the four X25519 operations of a handshake.
+    // Cheap decisions first, so a flood never reaches the four X25519 operations of a handshake.
     const now = this.#clock();
-    const refused = this.#admission.refuse(from.host, this.#sessionCount, now);
-    if (refused) return this.#drop(refused);
+    const proven = packet.type === TYPE_INITIATION_COOKIE && this.#cookies.check(packet.bytes, from, now);
+    const decision = this.#admission.decide(from, proven, this.#sessionCount, now);
+    if (decision === "cookie") {
+      // A cookie proves a direct address: a relayed sender cannot be asked for one (docs §8).
+      if (arrival.via === "relayed") return this.#drop("rateLimited");
+      this.#counters.cookiesSent++;
+      return this.#transmit(this.#cookies.reply(packet.bytes, from, now), direct(from));
+    }
+    if (decision !== "read") return this.#drop(decision);
+    const full = () => this.#sessionCount >= this.#limits.maxSessions;
+    if (this.#shares.victimFor(from.host, full()) === null) return this.#drop("busy");
 
     const responder = Responder.read(this.#identity, packet);
     if (typeof responder === "string") return this.#drop(responder);
     const key = toHex(responder.peer);
-    if (!this.#admission.fresh(key, responder.timestamp)) {
+    const stale = this.#admission.fresh(key, responder.timestamp, now);
+    if (stale) {
       responder.erase();
-      return this.#drop("timestamp");
+      return this.#drop(stale);
+    }
+    // Authenticated and fresh: only now may it take the place of a session (fairness.ts).
+    const victim = this.#shares.victimFor(from.host, full());
+    if (victim) {
+      this.#counters.evictions++;
+      this.#closeSession(victim, "SESSION_CLOSED");
     }
     const index = this.#newIndex();
     const { packet: response, keys } = responder.respond(index);
-    this.#admission.accept(key, responder.timestamp);
+    this.#admission.accept(key, responder.timestamp, now);
     const session = new Session({
       localIndex: index,
       remoteIndex: responder.remoteIndex,
@@ -341,9 +386,10 @@ export class SessionEndpoint {
       path: arrival.via === "direct" ? direct(from) : { via: "relay-back", relay: arrival.relay, peer: from },
       ...(arrival.via === "relayed" ? { punch: [from] } : {}),
       now,
-      inbox: new Inbox(this.#limits, this.#usage),
+      inbox: new Inbox(this.#limits, this.#usage, groupOf(from.host)),
     });
     this.#slots.set(index, { session });
+    this.#shares.add(session, from.host);
     this.#sessionCount++;
     this.#pendingCount++;
     this.#admission.addPending(from.host);
@@ -376,7 +422,7 @@ export class SessionEndpoint {
       ...(arrival.via === "relayed" ? { punch: punchAddresses(handshake.paths, arrival.peer) } : {}),
       relayPaths: handshake.paths.filter((p) => p.via === "relay"),
       now,
-      inbox: new Inbox(this.#limits, this.#usage),
+      inbox: new Inbox(this.#limits, this.#usage, groupOf(peerAddress(arrival).host)),
     });
     this.#slots.set(initiation.index, { session });
     this.#sessionCount++;
@@ -384,6 +430,20 @@ export class SessionEndpoint {
     this.#addSession(peer, session);
     this.#armSession(session);
     this.#pump(peer);
+  }
+
+  /** A responder under load wants proof of our address: resend the attempt with its cookie. */
+  #onCookieReply(packet: CookieReplyPacket, from: Address): void {
+    const slot = this.#slots.get(packet.receiverIndex);
+    if (!slot || !("initiation" in slot)) return this.#drop("unknownIndex");
+    const { handshake, initiation } = slot;
+    const cookie = openCookieReply(packet.bytes, initiation.packet, handshake.peer.x25519 as Uint8Array);
+    if (!cookie) return this.#drop("cookie");
+    this.#counters.cookiesReceived++;
+    handshake.cookie = { value: cookie, at: this.#clock(), from };
+    if (handshake.cookied.has(initiation.index)) return;
+    handshake.cookied.add(initiation.index);
+    this.#transmit(withCookie(initiation.packet, cookie), direct(from));
   }
 
   #onData(packet: DataPacket, arrival: Arrival): void {
@@ -452,6 +512,8 @@ export class SessionEndpoint {
       case "duplicate":
         // The first ack may have been lost: acknowledge every duplicate (PROTOCOL §6).
         return this.#ack(session, frame.id);
+      case "held":
+        return this.#drop("held");
       case "partial":
         return;
       case "refused":
@@ -464,20 +526,37 @@ export class SessionEndpoint {
         } catch {
           return this.#drop("frame");
         }
-        session.inbox.remember(arrival.key, now);
-        this.#ack(session, frame.id);
-        this.#counters.messagesReceived++;
-        this.#mailbox.deliver({
-          from: session.peer.slice(),
-          id: frame.id.slice(),
-          text,
-          sentAt: arrival.sentAt,
-          receivedAt: now,
-          address: { ...session.address },
-          path: pathKind(session.path),
-        });
+        this.#deliver(session, frame.id.slice(), arrival.key, text, arrival.data.length, arrival.sentAt, now);
       }
     }
+  }
+
+  /**
+   * Hands a complete message to the application; the ack goes when it is taken (mailbox.ts). Over
+   * the peer's rate or without room in the queue it is neither delivered nor acked: the sender
+   * retransmits, or reports failure (docs/PROTOCOL.md §8).
+   */
+  #deliver(session: Session, id: Uint8Array, key: string, text: string, bytes: number, sentAt: number, now: number): void {
+    const peer = this.#peerFor(session.peer);
+    if (!this.#mailbox.hasRoom(peer.key, bytes)) return this.#drop("queueFull");
+    peer.rate ??= this.#rates.forPeer(now);
+    if (!this.#rates.allow(peer.rate, session.inbox.source, bytes, now)) return this.#drop("peerRate");
+    session.inbox.hold(key);
+    const message = { from: session.peer.slice(), id, text, sentAt, receivedAt: now, address: { ...session.address }, path: pathKind(session.path) };
+    const offered = this.#mailbox.offer(message, bytes, peer.key, {
+      taken: () => {
+        if (!session.alive) return;
+        session.inbox.take(key, this.#clock());
+        this.#ack(session, id);
+        this.#armSession(session);
+      },
+      abandoned: () => session.inbox.release(key),
+    });
+    if (!offered) {
+      session.inbox.release(key);
+      return this.#drop("queueFull");
+    }
+    this.#counters.messagesReceived++;
   }
 
   /** The first authenticated data packet of a responder session: it may now carry messages. */
@@ -643,7 +722,7 @@ export class SessionEndpoint {
 
   #startHandshake(peer: Peer, route: Route): void {
     const backoff = new Backoff(this.#clock(), HANDSHAKE_RETRY_START, HANDSHAKE_TIMEOUT);
-    const handshake: Handshake = { peer, paths: routePaths(route), attempts: new Map(), backoff };
+    const handshake: Handshake = { peer, paths: routePaths(route), attempts: new Map(), backoff, cookied: new Set() };
     peer.handshake = handshake;
     this.#initiate(handshake);
     this.#armHandshake(handshake);
@@ -661,8 +740,15 @@ export class SessionEndpoint {
     handshake.attempts.set(index, initiation);
     this.#slots.set(index, { handshake, initiation });
     this.#counters.initiationsSent++;
+    // Under load a responder wants a cookie: it proves the address it was sent to us from, so only
+    // the direct path to that responder address carries it.
     const paths = handshake.attempts.size === 1 ? firstAttemptPaths(handshake.paths) : handshake.paths;
-    for (const path of paths) this.#transmit(initiation.packet, path);
+    const cookie = handshake.cookie;
+    const proof = cookie && this.#clock() - cookie.at < COOKIE_USE_FOR ? cookie : undefined;
+    for (const path of paths) {
+      const proved = proof && path.via === "direct" && sameAddress(path.address, proof.from);
+      this.#transmit(proved ? withCookie(initiation.packet, proof.value) : initiation.packet, path);
+    }
   }
 
   #armHandshake(handshake: Handshake): void {
@@ -715,6 +801,7 @@ export class SessionEndpoint {
     if (!this.#slots.has(session.localIndex) || !session.alive) return;
     session.erase();
     this.#slots.delete(session.localIndex);
+    this.#shares.remove(session);
     this.#sessionCount--;
     const timer = this.#sessionTimers.get(session);
     if (timer) this.#timers.clearTimeout(timer.handle);

@@ -1,6 +1,8 @@
 // Messages cut into fragments, and their reassembly on the receiving session (PROTOCOL §6).
 // A peer can make the receiver buffer only so much: a few incomplete messages per session, a byte
-// budget over all sessions, and a bounded, time-limited set of delivered ids for exactly-once.
+// budget over all sessions of which one source group gets a share, and a bounded, time-limited set
+// of delivered ids for exactly-once. A delivered message is first held (the application has not
+// taken it: no ack, copies ignored), then taken (acked, copies acked again) — docs/PROTOCOL.md §8.
 import { DEDUPE_TIME, FRAGMENT_DATA, MAX_MESSAGE_BYTES, PARTIAL_TIMEOUT, type WireLimits } from "./constants.ts";
 import type { MessageFrame } from "./frames.ts";
 import { toHex } from "./_bytes.ts";
@@ -23,14 +25,22 @@ export function fragmentMessage(id: Uint8Array, sentAt: number, bytes: Uint8Arra
 export interface InboxUsage {
   partialBytes: number;
   dedupe: number;
+  /** Bytes of incomplete messages per source group. */
+  readonly bySource: Map<string, number>;
+}
+
+export function newInboxUsage(): InboxUsage {
+  return { partialBytes: 0, dedupe: 0, bySource: new Map() };
 }
 
 /** What one arriving fragment did. */
 export type Arrival =
-  /** The last missing fragment: deliver it, then `remember` its id. */
+  /** The last missing fragment: deliver it, and `hold` its id until the application takes it. */
   | { readonly kind: "complete"; readonly key: string; readonly data: Uint8Array; readonly sentAt: number }
   /** A fragment of a message already delivered: acknowledge it again. */
   | { readonly kind: "duplicate" }
+  /** A fragment of a message the application has not taken yet: no ack before it does. */
+  | { readonly kind: "held" }
   /** Buffered, or a fragment already buffered. */
   | { readonly kind: "partial" }
   /** Over a limit: dropped, the sender will retransmit. */
@@ -47,7 +57,7 @@ interface Partial {
   bytes: number;
 }
 
-type InboxLimits = Pick<WireLimits, "maxPartialPerSession" | "maxPartialBytes" | "maxDedupePerSession" | "maxDedupe">;
+type InboxLimits = Pick<WireLimits, "maxPartialPerSession" | "maxPartialBytes" | "maxPartialBytesPerSource" | "maxDedupePerSession" | "maxDedupe">;
 
 /** Reassembly and duplicate suppression for one session. */
 export class Inbox {
@@ -56,16 +66,22 @@ export class Inbox {
   /** Both maps are in insertion order, which is expiry order: pruning looks at the head only. */
   readonly #partial = new Map<string, Partial>();
   readonly #delivered = new Map<string, number>();
+  /** Delivered, not yet taken by the application. */
+  readonly #held = new Set<string>();
+  /** The source group whose share of the reassembly budget this session's messages use. */
+  readonly source: string;
 
-  constructor(limits: InboxLimits, usage: InboxUsage) {
+  constructor(limits: InboxLimits, usage: InboxUsage, source: string) {
     this.#limits = limits;
     this.#usage = usage;
+    this.source = source;
   }
 
   accept(frame: MessageFrame, now: number): Arrival {
     this.prune(now);
     const key = toHex(frame.id);
     if (this.#delivered.has(key)) return { kind: "duplicate" };
+    if (this.#held.has(key)) return { kind: "held" };
     let partial = this.#partial.get(key);
     if (!partial && frame.count === 1) {
       // Complete on arrival, so it takes no reassembly slot: incomplete messages never hold up
@@ -81,7 +97,9 @@ export class Inbox {
       return { kind: "invalid" };
     }
     if (partial.parts[frame.index] === undefined) {
-      if (this.#usage.partialBytes + frame.data.length > this.#limits.maxPartialBytes) {
+      const ours = this.#usage.bySource.get(this.source) ?? 0;
+      if (this.#usage.partialBytes + frame.data.length > this.#limits.maxPartialBytes ||
+        ours + frame.data.length > this.#limits.maxPartialBytesPerSource) {
         if (partial.have === 0) this.#partial.delete(key);
         return { kind: "refused" };
       }
@@ -89,6 +107,7 @@ export class Inbox {
       partial.have++;
       partial.bytes += frame.data.length;
       this.#usage.partialBytes += frame.data.length;
+      this.#usage.bySource.set(this.source, ours + frame.data.length);
     }
     if (partial.have < partial.count) return { kind: "partial" };
     // Complete; without room to remember the id, exactly-once cannot be kept: keep it buffered and
@@ -104,11 +123,22 @@ export class Inbox {
     return { kind: "complete", key, data, sentAt: partial.sentAt };
   }
 
-  /** Records a delivered message so its duplicates are acknowledged, not delivered again. */
-  remember(key: string, now: number): void {
-    if (this.#delivered.has(key)) return;
-    this.#delivered.set(key, now + DEDUPE_TIME);
+  /** A complete message went to the application's queue: its copies are ignored until it is taken. */
+  hold(key: string): void {
+    if (this.#held.has(key) || this.#delivered.has(key)) return;
+    this.#held.add(key);
     this.#usage.dedupe++;
+  }
+
+  /** The application took it: from now on its copies are acknowledged, not delivered again. */
+  take(key: string, now: number): void {
+    if (!this.#held.delete(key)) return;
+    this.#delivered.set(key, now + DEDUPE_TIME);
+  }
+
+  /** It was never taken (the queue refused or dropped it): a retransmission may deliver it again. */
+  release(key: string): void {
+    if (this.#held.delete(key)) this.#usage.dedupe--;
   }
 
   /** Forgets incomplete messages and delivered ids whose time is over. */
@@ -141,8 +171,9 @@ export class Inbox {
   /** Releases everything (the session ended). */
   clear(): void {
     for (const [key, partial] of this.#partial) this.#drop(key, partial);
-    this.#usage.dedupe -= this.#delivered.size;
+    this.#usage.dedupe -= this.#delivered.size + this.#held.size;
     this.#delivered.clear();
+    this.#held.clear();
   }
 
   get size(): { partial: number; delivered: number } {
@@ -150,11 +181,14 @@ export class Inbox {
   }
 
   #roomToRemember(): boolean {
-    return this.#delivered.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
+    return this.#delivered.size + this.#held.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
   }
 
   #drop(key: string, partial: Partial): void {
     this.#partial.delete(key);
     this.#usage.partialBytes -= partial.bytes;
+    const left = (this.#usage.bySource.get(this.source) ?? 0) - partial.bytes;
+    if (left > 0) this.#usage.bySource.set(this.source, left);
+    else this.#usage.bySource.delete(this.source);
   }
 }

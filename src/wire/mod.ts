@@ -24,6 +24,7 @@ export {
   DeliveryError,
   type DeliveryFailure,
   type IncomingMessage,
+  type MessagesOptions,
   SessionEndpoint,
   type SessionEndpointOptions,
   type Timers,

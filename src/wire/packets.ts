@@ -1,26 +1,40 @@
-// The three packet types of PROTOCOL §6. Header integers are little-endian; the three bytes after
+// The three packet types of PROTOCOL §6, and the two of this implementation's cookies (§8). Header integers are little-endian; the three bytes after
 // the type are reserved and zero. Parsing is exact: a wrong length, a non-zero reserved byte or an
 // out-of-range field makes the datagram not a packet (`null`), and it is dropped unanswered.
 import {
+  COOKIE_REPLY_LEN,
   DATA_HEADER,
   DATA_MIN,
   INITIATION_HEADER,
   INITIATION_MAX,
   INITIATION_MIN,
+  MAC2_LEN,
   MAX_COUNTER,
   MAX_DATAGRAM,
   RESPONSE_HEADER,
   RESPONSE_LEN,
+  TYPE_COOKIE_REPLY,
   TYPE_DATA,
   TYPE_INITIATION,
+  TYPE_INITIATION_COOKIE,
   TYPE_RESPONSE,
 } from "./constants.ts";
 
 export interface InitiationPacket {
-  readonly type: typeof TYPE_INITIATION;
+  /** Type 10 is type 1 resent with a cookie's `mac2` (docs/PROTOCOL.md §8). */
+  readonly type: typeof TYPE_INITIATION | typeof TYPE_INITIATION_COOKIE;
   readonly senderIndex: number;
   /** Noise message 1. */
   readonly message: Uint8Array;
+  /** The whole datagram (the cookie reply is bound to it, and `mac2` covers it). */
+  readonly bytes: Uint8Array;
+}
+
+export interface CookieReplyPacket {
+  readonly type: typeof TYPE_COOKIE_REPLY;
+  /** The sender_index of the initiation it answers. */
+  readonly receiverIndex: number;
+  readonly bytes: Uint8Array;
 }
 
 export interface ResponsePacket {
@@ -38,7 +52,7 @@ export interface DataPacket {
   readonly ciphertext: Uint8Array;
 }
 
-export type Packet = InitiationPacket | ResponsePacket | DataPacket;
+export type Packet = InitiationPacket | ResponsePacket | DataPacket | CookieReplyPacket;
 
 /** Parses one datagram, or returns `null` if it is not exactly one chat/1 packet. */
 export function parsePacket(buf: Uint8Array): Packet | null {
@@ -51,7 +65,19 @@ export function parsePacket(buf: Uint8Array): Packet | null {
         type: TYPE_INITIATION,
         senderIndex: view.getUint32(4, true),
         message: buf.subarray(INITIATION_HEADER),
+        bytes: buf,
       };
+    case TYPE_INITIATION_COOKIE:
+      if (buf.length < INITIATION_MIN + MAC2_LEN || buf.length > INITIATION_MAX + MAC2_LEN) return null;
+      return {
+        type: TYPE_INITIATION_COOKIE,
+        senderIndex: view.getUint32(4, true),
+        message: buf.subarray(INITIATION_HEADER, buf.length - MAC2_LEN),
+        bytes: buf,
+      };
+    case TYPE_COOKIE_REPLY:
+      if (buf.length !== COOKIE_REPLY_LEN) return null;
+      return { type: TYPE_COOKIE_REPLY, receiverIndex: view.getUint32(4, true), bytes: buf };
     case TYPE_RESPONSE:
       if (buf.length !== RESPONSE_LEN) return null;
       return {
