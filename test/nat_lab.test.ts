@@ -1,0 +1,382 @@
+// Issue 8, "two people behind home NATs can talk", with the real CLI in a lab of Linux network
+// namespaces and real Linux NATs (test/nat/lab.ts). Needs root, `ip` and `iptables` (.ci/run
+// installs them): without them this suite FAILS, it never skips.
+//
+// Every scenario starts at once when the lab is up (they use disjoint hosts and routers) and each
+// test awaits its scenario's outcome, so the long waits (60 s of silence, a relay's replacement)
+// overlap and the suite stays near two minutes per runtime.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { runChat } from "./_cli.ts";
+import { ChatProc, sendOnce, startChatIn, type Event } from "./nat/chat.ts";
+import { NatLab, type Host, type Router } from "./nat/lab.ts";
+import { portOf, UdpProbe } from "./nat/probe.ts";
+
+type Kind = "public" | "cone" | "symmetric" | "double";
+const KINDS: Kind[] = ["public", "cone", "symmetric", "double"];
+type Path = "direct" | "relayed";
+
+/**
+ * The path each pair ends on, EXPECTED[listener][sender]. What Linux does (measured by the "lab"
+ * test below): MASQUERADE keeps the source port for every destination; `--random-fully` takes a
+ * new random port per destination; both let in only replies from the exact address and port a
+ * packet went to. And a conntrack clash: the sender's direct initiation reaches the listener's
+ * NAT FIRST (it is one hop shorter than the relayed copy) and, though dropped, leaves an entry
+ * (sender:s → nat:p); the listener's punch to sender:s then cannot take port p again, so it leaves
+ * from a new port, and the sender's NAT, which only opened toward nat:p, drops it.
+ * - listener public: the initiation arrives directly; the response goes back to where it came
+ *   from, through the mapping the sender's initiation opened. Direct for every sender.
+ * - sender public, listener behind any NAT: the relayed initiation makes the listener punch to the
+ *   sender's real address; whatever port the listener's NAT picks, nothing filters at the sender,
+ *   which then answers the punch's source. Direct.
+ * - both behind cone-like NATs (cone, double: both port-preserving): direct on a textbook
+ *   port-restricted cone, but the clash above moves the listener's port, so the punch is dropped
+ *   and the sender's direct copies keep hitting the clash entry. Relayed.
+ * - a symmetric end with a NAT'd other end: the sender's NAT opens a port per destination, so the
+ *   listener's punch to the port the relay saw meets a mapping made for the relay and is dropped;
+ *   a symmetric listener punches from a port nobody opened toward. Relayed.
+ */
+const EXPECTED: Record<Kind, Record<Kind, Path>> = {
+  public: { public: "direct", cone: "direct", symmetric: "direct", double: "direct" },
+  cone: { public: "direct", cone: "relayed", symmetric: "relayed", double: "relayed" },
+  symmetric: { public: "direct", cone: "relayed", symmetric: "relayed", double: "relayed" },
+  double: { public: "direct", cone: "relayed", symmetric: "relayed", double: "relayed" },
+};
+
+/** Time bounds, each from the protocol's own numbers plus room for 2 shared cores. */
+const READY_MS = 45_000; // NAT detection, 2 registrations, the record published
+const SEND_MS = 40_000; // a lookup, a handshake (direct and relayed at once), one message
+const SILENCE_MS = 60_000;
+const NEW_SENDER_MS = 30_000;
+const RELAY_MOVE_MS = 80_000; // §9: a relay missing 3 answers to 20-s registrations is replaced
+const NAT_TIMEOUT_S = 10;
+const DHT_NODES = 5;
+const DHT_PORT = 6881;
+
+const nat = suite("nat lab: chat across real Linux NATs");
+const dir = mkdtempSync(join(tmpdir(), "chat-natlab-"));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const ipOf = (address: unknown): string => String(address).split(":")[0] ?? "";
+
+interface Identity { file: string; key: string }
+interface Lab {
+  lab: NatLab;
+  env: Record<string, string>;
+  ids: Record<string, Identity>;
+  hosts: Record<string, Host>;
+  routers: Record<string, Router>;
+  listeners: Record<string, ChatProc>;
+  relays: Map<string, ChatProc>;
+}
+let L: Lab | undefined;
+const scenarios: Record<string, Promise<unknown>> = {};
+const lab = (): Lab => {
+  if (!L) throw new Error("the lab did not come up (see the first test)");
+  return L;
+};
+
+async function identity(name: string): Promise<Identity> {
+  const file = join(dir, `${name}.json`);
+  const made = await runChat(["keygen", "--out", file]);
+  if (made.code !== 0) throw new Error(`keygen ${name}: ${made.stderr}`);
+  return { file, key: JSON.parse((await runChat(["id", file])).stdout).publicKey };
+}
+
+/** `chat node` processes, each in its own namespace on the wan, bootstrapped to each other. */
+async function startNodes(net: NatLab, names: string[], env: Record<string, string>): Promise<Map<string, ChatProc>> {
+  const hosts = names.map((n) => net.publicHost(n));
+  const bootstrap = hosts.map((h) => `${h.ip}:${DHT_PORT}`).join(",");
+  const nodes = new Map<string, ChatProc>();
+  for (const h of hosts) {
+    const p = startChatIn(net, h, ["node", "--port", String(DHT_PORT), "--bootstrap", bootstrap], env, `node ${h.ip}`);
+    await p.waitFor((e) => e["type"] === "listening", 15_000, "listening");
+    nodes.set(h.ip, p);
+  }
+  return nodes;
+}
+
+/** A listener is ready once its record is out, after 2 relay registrations when behind a NAT. */
+async function ready(p: ChatProc, behindNat = true): Promise<void> {
+  const after = behindNat ? p.events.indexOf(await p.waitFor(registered, READY_MS, "2 relay registrations", 2)) : -1;
+  await p.waitFor((e) => e["type"] === "announced" && p.events.indexOf(e) > after, READY_MS, "an announcement");
+}
+const registered = (e: Event) => e["type"] === "relay" && e["state"] === "registered";
+const report = (e: Event) => e["type"] === "delivered" || e["type"] === "failed";
+
+function listen(net: NatLab, host: Host, id: Identity, env: Record<string, string>): ChatProc {
+  return startChatIn(net, host, ["listen", "--identity", id.file], env, `listener on ${host.name}`);
+}
+
+/** What a scenario started by the first test came to (its rejection fails the test awaiting it). */
+function outcome<T>(name: string): Promise<T> {
+  const p = scenarios[name];
+  if (!p) throw new Error(`scenario "${name}" never started: the lab did not come up (see the first test)`);
+  return p as Promise<T>;
+}
+
+nat("lab: namespaces, NATs, DHT nodes and listeners come up", async () => {
+  const net = new NatLab();
+  const routers: Record<string, Router> = {};
+  const hosts: Record<string, Host> = {};
+  try {
+    // One home per kind for listeners (l…) and for senders (s…); double NAT = a home router
+    // behind a carrier's; then the homes of the keepalive (k, short mappings) and relay (rl) cases.
+    for (const side of ["l", "s"]) {
+      routers[`${side}c`] = net.router(`r-${side}c`, { mapping: "cone" });
+      routers[`${side}y`] = net.router(`r-${side}y`, { mapping: "symmetric" });
+      routers[`${side}dk`] = net.router(`r-${side}dk`, { mapping: "cone" });
+      routers[`${side}d`] = net.router(`r-${side}d`, { mapping: "cone", behind: routers[`${side}dk`]! });
+      hosts[`${side}p`] = net.publicHost(`${side}p`);
+      for (const k of ["c", "y", "d"]) hosts[`${side}${k}`] = net.host(`${side}${k}`, routers[`${side}${k}`]!);
+    }
+    hosts["lan"] = net.host("lan", routers["lc"]!);
+    routers["k"] = net.router("r-k", { mapping: "cone", udpTimeoutS: NAT_TIMEOUT_S });
+    hosts["k"] = net.host("k", routers["k"]);
+    routers["rl"] = net.router("r-rl", { mapping: "cone" });
+    hosts["rl"] = net.host("rl", routers["rl"]);
+
+    const names = ["lp", "lc", "ly", "ld", "k", "rl", "sp", "sc", "sy", "sd", "lan", "kaSession", "kaNew", "relSession", "relNew1", "relNew2"];
+    const ids = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await identity(n)] as const)));
+    const dht = await startNodes(net, Array.from({ length: DHT_NODES }, (_, i) => `d${i}`), {});
+    const env = { CHAT_BOOTSTRAP: [...dht.keys()].map((ip) => `${ip}:${DHT_PORT}`).join(",") };
+    // The relay case's relays form a DHT of their own: no other listener picks them, so killing
+    // them disturbs nothing else.
+    const relays = await startNodes(net, ["x0", "x1", "x2"], {});
+    const listeners: Record<string, ChatProc> = {};
+    for (const n of ["lp", "lc", "ly", "ld", "k"]) listeners[n] = listen(net, hosts[n]!, ids[n]!, env);
+    // CHAT_RELAYS, the environment form of --relay.
+    listeners["rl"] = listen(net, hosts["rl"]!, ids["rl"]!, { ...env, CHAT_RELAYS: [...relays.keys()].map((ip) => `${ip}:${DHT_PORT}`).join(",") });
+    await Promise.all(Object.values(listeners).map((p) => p.waitFor((e) => e["type"] === "listening", 15_000, "listening")));
+    L = { lab: net, env, ids, hosts, routers, listeners, relays };
+  } catch (err) {
+    net.destroy();
+    throw err;
+  }
+  for (const [name, run] of Object.entries({ natBehaviour, matrix, lan, keepalive, relayLoss })) {
+    const outcome = run();
+    outcome.catch(() => {}); // awaited by its tests; a failure is theirs, not unhandled
+    scenarios[name] = outcome;
+  }
+});
+
+/** What the lab's NATs do to bare UDP (no chat): the facts EXPECTED rests on. */
+async function natBehaviour() {
+  const { lab: net, hosts } = lab();
+  const far = [7000, 7001, 7002, 7003].map((port) => new UdpProbe(net, hosts["sp"]!, port));
+  const farAt = (i: number) => `${hosts["sp"]!.ip}:${7000 + i}`;
+  const cone = new UdpProbe(net, net.host("pc", lab().routers["sc"]!), 5000);
+  const sym = new UdpProbe(net, net.host("py", lab().routers["sy"]!), 5000);
+  const dbl = new UdpProbe(net, net.host("pd", lab().routers["sd"]!), 5000);
+  const other = new UdpProbe(net, net.host("po", lab().routers["lc"]!), 5000);
+  const short = new UdpProbe(net, net.host("pk", lab().routers["k"]!), 5000);
+  await Promise.all([...far, cone, sym, dbl, other, short].map((p) => p.ready));
+  for (const [name, p] of [["cone", cone], ["symmetric", sym], ["double", dbl], ["short", short]] as const) {
+    p.send(farAt(0), `${name} 0`);
+    p.send(farAt(1), `${name} 1`);
+  }
+  await sleep(500);
+  const seen = (name: string) => [far[0]!.sourceOf(`${name} 0`), far[1]!.sourceOf(`${name} 1`)];
+  far[2]!.send(`${lab().routers["sc"]!.outsideIp}:5000`, "unsolicited");
+  far[0]!.send(`${lab().routers["sc"]!.outsideIp}:5000`, "reply");
+  // The clash: `other` writes to cone's public port before cone ever wrote to `other`.
+  const coneNat = lab().routers["sc"]!.outsideIp, otherNat = lab().routers["lc"]!.outsideIp;
+  other.send(`${coneNat}:5000`, "inbound first");
+  await sleep(300);
+  cone.send(`${otherNat}:5000`, "outbound second");
+  await sleep(300);
+  cone.send(farAt(3), "a later destination");
+  const short0 = far[0]!.sourceOf("short 0")!;
+  far[0]!.send(short0, "after 1 s idle");
+  await sleep(500);
+  const conntrack = net.exec(lab().routers["sc"]!, "cat", ["/proc/net/nf_conntrack"]);
+  const clashed = new RegExp(`dst=${otherNat} sport=5000 dport=5000 .*src=${otherNat} dst=${coneNat} sport=5000 dport=(\\d+)`).exec(conntrack);
+  await sleep((NAT_TIMEOUT_S + 2) * 1000);
+  far[0]!.send(short0, `after ${NAT_TIMEOUT_S + 2} s idle`);
+  await sleep(500);
+  return {
+    cone: seen("cone"), symmetric: seen("symmetric"), double: seen("double"),
+    unsolicited: cone.received("unsolicited"), reply: cone.received("reply"),
+    clashPort: clashed ? Number(clashed[1]) : undefined, punchArrived: other.received("outbound second"),
+    laterDestination: far[3]!.sourceOf("a later destination"),
+    shortAlive: short.received("after 1 s idle"), shortExpired: !short.received(`after ${NAT_TIMEOUT_S + 2} s idle`),
+  };
+}
+
+nat("lab: MASQUERADE keeps ports, --random-fully does not, only replies get in, short mappings expire", async () => {
+  const m = await outcome<Awaited<ReturnType<typeof natBehaviour>>>("natBehaviour");
+  const { routers } = lab();
+  assert.equal(m.cone, [`${routers["sc"]!.outsideIp}:5000`, `${routers["sc"]!.outsideIp}:5000`], "cone: one port-preserving mapping");
+  assert.equal(m.double, [`${routers["sdk"]!.outsideIp}:5000`, `${routers["sdk"]!.outsideIp}:5000`], "double: preserved through both");
+  assert.is.not(portOf(m.symmetric[0]), portOf(m.symmetric[1]), "symmetric: a port per destination");
+  assert.ok(!m.unsolicited, "an unsolicited datagram is dropped");
+  assert.ok(m.reply, "a reply from where a datagram went gets in");
+  assert.type(m.clashPort, "number", "the outbound datagram made a conntrack entry");
+  assert.is.not(m.clashPort, 5000, "an inbound datagram first: the outbound one leaves from another port");
+  assert.ok(!m.punchArrived, "so it does not get through the other NAT");
+  assert.is(portOf(m.laterDestination), m.clashPort, "and later destinations get that new port too");
+  assert.ok(m.shortAlive && m.shortExpired, `a ${NAT_TIMEOUT_S}-s mapping lets replies in, then expires`);
+});
+
+nat("listeners say whether they are behind a NAT and what the world sees", async () => {
+  const { listeners, hosts, routers } = lab();
+  const expect: [string, boolean, string][] = [["lp", false, hosts["lp"]!.ip], ["lc", true, routers["lc"]!.outsideIp], ["ly", true, routers["ly"]!.outsideIp], ["ld", true, routers["ldk"]!.outsideIp]];
+  for (const [name, behindNat, ip] of expect) {
+    const e = await listeners[name]!.waitFor((x) => x["type"] === "nat", READY_MS, "a nat event");
+    assert.is(e["behindNat"], behindNat, `${name}: ${JSON.stringify(e)}`);
+    assert.is(ipOf(e["publicAddress"]), ip, `${name}: ${JSON.stringify(e)}`);
+  }
+});
+
+const listenerOf: Record<Kind, string> = { public: "lp", cone: "lc", symmetric: "ly", double: "ld" };
+const senderOf: Record<Kind, string> = { public: "sp", cone: "sc", symmetric: "sy", double: "sd" };
+const text = (l: Kind, s: Kind) => `from a ${s} sender to a ${l} listener`;
+type Outcome = ChatProc | Error;
+
+/** The 16 pairs: each listener's 4 senders start as soon as that listener is ready. */
+async function matrix(): Promise<Map<string, Outcome>> {
+  const { lab: net, hosts, ids, listeners, env } = lab();
+  const out = new Map<string, Outcome>();
+  await Promise.all(KINDS.map(async (l) => {
+    const listener = listeners[listenerOf[l]]!;
+    const isReady = await ready(listener, l !== "public").then(() => undefined, (e: Error) => e);
+    await Promise.all(KINDS.map(async (s) => {
+      const id = ids[senderOf[s]]!;
+      out.set(`${l}←${s}`, isReady ?? await sendOnce(net, hosts[senderOf[s]]!, ids[listenerOf[l]]!.key, id.file, text(l, s), env, SEND_MS));
+    }));
+  }));
+  return out;
+}
+
+/** Why a pair did not deliver, or undefined when it did (and the listener printed the message). */
+async function problem(l: Kind, s: Kind, o: Outcome | undefined): Promise<string | undefined> {
+  if (!o) return "not run";
+  if (o instanceof Error) return `listener not ready: ${o.message.slice(0, 400)}`;
+  const delivered = o.ofType("delivered");
+  if (o.code !== 0 || delivered.length !== 1) return `exit ${o.code}, ${JSON.stringify(o.events)}, stderr ${o.stderr.slice(-300)}`;
+  const got = await lab().listeners[listenerOf[l]]!.waitFor((e) => e["type"] === "message" && e["text"] === text(l, s), 5_000, "the message").catch((e: Error) => e);
+  if (got instanceof Error) return got.message.slice(0, 400);
+  if (got["from"] !== lab().ids[senderOf[s]]!.key) return `from ${String(got["from"])}`;
+  return undefined;
+}
+
+for (const l of KINDS) {
+  nat(`${l} listener: a public, cone, symmetric and double-NAT sender each deliver`, async () => {
+    const results = await outcome<Map<string, Outcome>>("matrix");
+    const problems: string[] = [];
+    for (const s of KINDS) {
+      const p = await problem(l, s, results.get(`${l}←${s}`));
+      if (p) problems.push(`${s} sender: ${p}`);
+    }
+    assert.equal(problems, [], problems.join("\n"));
+  });
+}
+
+nat("paths: direct when either end is public, relayed between two NATs (the table EXPECTED)", async () => {
+  const results = await outcome<Map<string, Outcome>>("matrix");
+  const actual = Object.fromEntries(KINDS.map((l) => [l, Object.fromEntries(KINDS.map((s) => {
+    const o = results.get(`${l}←${s}`);
+    const delivered = o instanceof ChatProc ? o.ofType("delivered")[0] : undefined;
+    return [s, delivered ? delivered["path"] ?? "delivered, no path reported" : "not delivered"];
+  }))]));
+  assert.equal(actual, EXPECTED);
+});
+
+/** A second host on the cone listener's LAN: the record's LAN address, no hairpin needed. */
+async function lan(): Promise<ChatProc> {
+  const { lab: net, hosts, ids, listeners, env } = lab();
+  await ready(listeners["lc"]!);
+  return sendOnce(net, hosts["lan"]!, ids["lc"]!.key, ids["lan"]!.file, "over the LAN", env, SEND_MS);
+}
+
+nat("two hosts behind the same NAT talk directly over their LAN", async () => {
+  const p = await outcome<ChatProc>("lan");
+  assert.is(p.code, 0, JSON.stringify(p.events) + p.stderr);
+  // The lab's routers do not hairpin (a datagram to their own public address stays in them), so
+  // a direct path here can only be the LAN address.
+  assert.is(p.ofType("delivered")[0]?.["path"], "direct");
+});
+
+/**
+ * The listener behind a NAT whose UDP mappings die after 10 s idle: a session and the relay
+ * registrations must outlive 60 s of silence (keepalives), for the same sender and for a new one.
+ */
+async function keepalive() {
+  const { lab: net, hosts, ids, listeners, env } = lab();
+  const listener = listeners["k"]!;
+  await ready(listener);
+  const session = startChatIn(net, hosts["sp"]!, ["send", ids["k"]!.key, "--identity", ids["kaSession"]!.file], env, "keepalive session");
+  try {
+    session.writeLine("before the silence");
+    const first = await session.waitFor(report, SEND_MS, "a report");
+    await sleep(SILENCE_MS);
+    session.writeLine("after the silence");
+    const [again, fresh] = await Promise.all([
+      session.waitFor(report, NEW_SENDER_MS, "a second report", 2).catch((e: Error) => ({ type: "none", message: e.message })),
+      sendOnce(net, hosts["sc"]!, ids["k"]!.key, ids["kaNew"]!.file, "a new sender after the silence", env, NEW_SENDER_MS),
+    ]);
+    return { first, again, fresh };
+  } finally {
+    session.child.stdin!.end();
+  }
+}
+
+nat(`${NAT_TIMEOUT_S}-s NAT mappings: after ${SILENCE_MS / 1000} s of silence the session and a new sender still deliver`, async () => {
+  const r = await outcome<Awaited<ReturnType<typeof keepalive>>>("keepalive");
+  assert.is(r.first["type"], "delivered", JSON.stringify(r.first));
+  assert.is(r.again["type"], "delivered", `the same session, 60 s later: ${JSON.stringify(r.again)}`);
+  assert.is(r.fresh.code, 0, `a new sender: ${JSON.stringify(r.fresh.events)} ${r.fresh.stderr.slice(-300)}`);
+});
+
+/**
+ * The cone listener `rl` uses the relays x0…x2 only. A symmetric sender reaches it only through a
+ * relay (see EXPECTED); the relay it registered with first dies mid-session, later the second.
+ */
+async function relayLoss() {
+  const { lab: net, hosts, ids, listeners, relays, env } = lab();
+  const listener = listeners["rl"]!;
+  await ready(listener);
+  const [first, second] = listener.events.filter(registered).map((e) => String(e["address"]));
+  const session = startChatIn(net, hosts["sy"]!, ["send", ids["rl"]!.key, "--identity", ids["relSession"]!.file], env, "relay session");
+  try {
+    session.writeLine("before the kill");
+    const before = await session.waitFor(report, SEND_MS, "a report");
+    net.kill(relays.get(ipOf(first))!.child);
+    session.writeLine("after the kill");
+    const [afterKill, fresh] = await Promise.all([
+      session.waitFor(report, NEW_SENDER_MS, "a second report", 2).catch((e: Error) => ({ type: "none", message: e.message })),
+      sendOnce(net, hosts["sy"]!, ids["rl"]!.key, ids["relNew1"]!.file, "a new sender after a relay died", env, NEW_SENDER_MS),
+    ]);
+    const moved = await listener.waitFor((e) => registered(e) && e["address"] !== first && e["address"] !== second, RELAY_MOVE_MS, "a registration with a third relay");
+    const lost = listener.events.find((e) => e["type"] === "relay" && e["state"] === "lost" && e["address"] === first);
+    const republished = await listener.waitFor((e) => e["type"] === "announced" && listener.events.indexOf(e) > listener.events.indexOf(moved), NEW_SENDER_MS, "an announcement after it");
+    net.kill(relays.get(ipOf(second))!.child);
+    const onlyNew = await sendOnce(net, hosts["sy"]!, ids["rl"]!.key, ids["relNew2"]!.file, "a new sender when only the new relay lives", env, NEW_SENDER_MS);
+    return { before, afterKill, fresh, moved, lost, republished, onlyNew };
+  } finally {
+    session.child.stdin!.end();
+  }
+}
+
+nat("a relay dies mid-session: the session and a new sender get through within 30 s", async () => {
+  const r = await outcome<Awaited<ReturnType<typeof relayLoss>>>("relayLoss");
+  assert.equal([r.before["type"], r.before["path"]], ["delivered", "relayed"], JSON.stringify(r.before));
+  assert.is(r.afterKill["type"], "delivered", JSON.stringify(r.afterKill));
+  assert.is(r.fresh.code, 0, `${JSON.stringify(r.fresh.events)} ${r.fresh.stderr.slice(-300)}`);
+});
+
+nat("a relay dies: the listener reports it lost, registers with another, republishes; senders use it", async () => {
+  const r = await outcome<Awaited<ReturnType<typeof relayLoss>>>("relayLoss");
+  assert.ok(r.lost, "a lost event for the dead relay");
+  assert.is(r.republished["type"], "announced");
+  assert.is(r.onlyNew.code, 0, `with both first relays dead: ${JSON.stringify(r.onlyNew.events)} ${r.onlyNew.stderr.slice(-300)}`);
+});
+
+nat.after(() => {
+  L?.lab.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+nat.run();
