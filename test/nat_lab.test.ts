@@ -339,6 +339,9 @@ async function relayLoss() {
   const listener = listeners["rl"]!;
   await ready(listener);
   const [first, second] = listener.events.filter(registered).map((e) => String(e["address"]));
+  if (!relays.has(ipOf(first)) || !relays.has(ipOf(second))) {
+    throw new Error(`listener on rl registered with ${first} and ${second}, not with the relays of CHAT_RELAYS (${[...relays.keys()].join(", ")})`);
+  }
   const session = startChatIn(net, hosts["sy"]!, ["send", ids["rl"]!.key, "--identity", ids["relSession"]!.file], env, "relay session");
   try {
     session.writeLine("before the kill");
