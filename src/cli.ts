@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     .command("listen", "Announce yourself and print incoming messages as NDJSON")
     .option("--count <n>", "Exit after N messages")
     .option("--address <ip:port>", "Address to announce (repeatable; default: the one the DHT sees)")
+    .option("--relay <hosts>", "Relays to register with behind NAT, host:port,… (env CHAT_RELAYS; default: chat nodes of the DHT)")
     .example("chat listen --identity me.json | jq .text")
     .action(action(() => import("./commands/listen.ts")));
 

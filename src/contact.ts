@@ -19,7 +19,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { PERIOD, periodOf } from "./crypto/blind.ts";
 import { formatPublicKey, type Identity } from "./crypto/identity.ts";
 import {
-  type Address, MAX_ADDRESSES, type OpenedRecord, openRecord, recordLookup, type RecordRejection, sealRecord,
+  type Address, MAX_ADDRESSES, type OpenedRecord, openRecord, recordLookup, type RecordContent, type RecordRejection, type RelayEntry, sealRecord,
 } from "./crypto/record.ts";
 import { ERR } from "./dht/constants.ts";
 import type { Item } from "./dht/item.ts";
@@ -44,6 +44,8 @@ export interface AnnounceOptions {
    * one a NAT maps to our socket), else our bound address (`127.0.0.1` if bound to every interface).
    */
   addresses?: readonly Address[];
+  /** The relays that reach us behind NAT, with each period's tag (PROTOCOL §9 `r`); none by default. */
+  relays?: (period: number) => RelayEntry[];
   /** Unix time in milliseconds (default `Date.now`): injectable to test periods and clock skew. */
   now?: () => number;
 }
@@ -68,6 +70,8 @@ export interface AnnounceResult {
   stored: number;
   seq: number;
   addresses: Address[];
+  /** The relays of the current period's record (PROTOCOL §9). */
+  relays: Address[];
   /** Unix seconds written into the record (`t`). */
   announcedAt: number;
   /** Every period published: p, and p + 1 during the last 10 minutes of p. */
@@ -129,7 +133,9 @@ export async function announce(dht: ContactDht, identity: Identity, opts: Announ
     throw new RangeError(`A record holds 1 to ${MAX_ADDRESSES} addresses, got ${addresses.length}`);
   }
   const t = Math.floor(started / 1000);
-  const periods = await Promise.all(announcePeriods(t).map((p) => publish(dht, identity, p, addresses, t)));
+  const periods = await Promise.all(
+    announcePeriods(t).map((p) => publish(dht, identity, p, { addresses, relays: opts.relays?.(p) ?? [], t })),
+  );
   const current = periods[0]!;
   return {
     publicKey: formatPublicKey(identity.publicKey),
@@ -138,19 +144,19 @@ export async function announce(dht: ContactDht, identity: Identity, opts: Announ
     stored: current.stored,
     seq: current.seq,
     addresses,
+    relays: (opts.relays?.(current.period) ?? []).map((r) => r.address),
     announcedAt: t,
     periods,
     ms: now() - started,
   };
 }
 
-async function publish(dht: ContactDht, identity: Identity, period: number, addresses: Address[], t: number): Promise<PeriodAnnouncement> {
-  const content = { addresses, t };
+async function publish(dht: ContactDht, identity: Identity, period: number, content: RecordContent): Promise<PeriodAnnouncement> {
   const put = (seq: number) => {
     const { target, ...item } = sealRecord(identity, period, content, seq);
     return dht.put(item);
   };
-  let seq = nextSeq(identity, period, t);
+  let seq = nextSeq(identity, period, content.t);
   let result = await put(seq);
   // 302: a node holds a higher seq under this A', from an earlier run whose clock was ahead.
   // Only we can sign under A', so the highest valid seq on the DHT is ours: go one above it.
@@ -192,6 +198,8 @@ export interface LookupFound extends LookupCommon {
   found: true;
   /** Where the identity accepts sessions, preferred first. */
   addresses: Address[];
+  /** Relays that reach it behind NAT, with their tags (PROTOCOL §9). */
+  relays: RelayEntry[];
   /** Unix seconds of the announcement (the record's `t`). */
   announcedAt: number;
   seq: number;
@@ -224,7 +232,7 @@ export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array
     const found = await lookupPeriod(dht, publicKey, period, now, common, opts.onRecord);
     if (found) {
       return {
-        found: true, ...common, addresses: found.addresses, announcedAt: found.t, seq: Number(found.seq), period, ms: now() - started,
+        found: true, ...common, addresses: found.addresses, relays: found.relays, announcedAt: found.t, seq: Number(found.seq), period, ms: now() - started,
       };
     }
   }
@@ -267,8 +275,10 @@ async function lookupPeriod(
 }
 
 export interface AnnouncerOptions {
-  /** Fixed addresses; by default each publication takes the DHT's current view of ours. */
-  addresses?: readonly Address[];
+  /** Fixed addresses, or a function asked at each publication; by default the DHT's current view of ours. */
+  addresses?: readonly Address[] | (() => Address[]);
+  /** The relays of each period's record (see {@link AnnounceOptions.relays}). */
+  relays?: (period: number) => RelayEntry[];
   /** How often to republish, in ms (default 30 minutes). */
   every?: number;
   /** Wall time (unix ms) and timers (default: the system clock). */
@@ -309,6 +319,14 @@ export class Announcer {
     return this._first;
   }
 
+  /** Publishes again now (our addresses or relays changed), then on the usual schedule. */
+  republish(): void {
+    if (!this.running) return;
+    this._clock.clearTimeout(this._timer);
+    this._timer = null;
+    this._publish(false).catch(() => {});
+  }
+
   /** Stops republishing (a publication in flight completes, but is not reported). */
   stop(): void {
     this._stopped = true;
@@ -333,9 +351,11 @@ export class Announcer {
   private async _publish(first: boolean): Promise<AnnounceResult> {
     const at = this._clock.now();
     try {
+      const { addresses, relays } = this._opts;
       const result = await announce(this.dht, this.identity, {
         now: () => this._clock.now(),
-        ...(this._opts.addresses ? { addresses: this._opts.addresses } : {}),
+        ...(addresses ? { addresses: typeof addresses === "function" ? addresses() : addresses } : {}),
+        ...(relays ? { relays } : {}),
       });
       if (!this._stopped) {
         this._schedule(this.nextAfter(at, result.stored > 0));

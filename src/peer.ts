@@ -1,19 +1,26 @@
-// A peer: ONE UDP socket shared by the DHT and chat sessions (PROTOCOL §6), so the address the DHT
-// sees is the address sessions use, and NAT mappings made by DHT traffic serve sessions too.
-// Datagrams starting with `d` (0x64, a bencoded dict) are KRPC; all others are session packets.
+// A peer: ONE UDP socket shared by the DHT, chat sessions and relaying (PROTOCOL §6, §9), so the
+// address the DHT sees is the address sessions use, and NAT mappings made by DHT traffic serve
+// sessions too. Datagrams starting with `d` (0x64, a bencoded dict) are KRPC; `register`, `relay`
+// and `relay-back` go to our relay; `registered` to our registrations; all others to sessions.
 import { formatPublicKey, parsePublicKey, type Identity } from "./crypto/identity.ts";
-import type { Address } from "./crypto/record.ts";
+import type { Address, RelayEntry } from "./crypto/record.ts";
 import {
   announce, Announcer, formatAddress, lookup,
   type AnnounceOptions, type AnnouncerOptions, type AnnounceResult, type LookupOptions, type LookupResult,
 } from "./contact.ts";
 import { DhtNode, type DhtState } from "./dht/node.ts";
-import type { Clock, Transport } from "./dht/transport.ts";
+import { addressKey, type Clock, systemClock, type Transport } from "./dht/transport.ts";
 import { UdpTransport } from "./dht/udp.ts";
 import { ChatError } from "./errors.ts";
-import { type Delivery, type IncomingMessage, SessionEndpoint } from "./wire/endpoint.ts";
+import { behindNat, lanAddresses, RelayRegistrations, type RelayState } from "./nat.ts";
+import { RelayingTransport } from "./relaying.ts";
+import { TYPE_REGISTERED } from "./wire/constants.ts";
+import { type Delivery, type IncomingMessage, type Route, SessionEndpoint } from "./wire/endpoint.ts";
 
-const KRPC = 0x64;
+/** Chat nodes met on the DHT that a listener behind NAT may ask to relay (newest last). */
+const CHAT_NODES_KEPT = 32;
+/** How long a listener behind NAT waits for its relays before it publishes its first record. */
+const FIRST_RELAY_WAIT = 3_000;
 
 export interface PeerOptions {
   identity: Identity;
@@ -29,6 +36,22 @@ export interface PeerOptions {
   /** A transport to use instead of binding UDP (the simulator, tests). */
   transport?: Transport;
   clock?: Clock;
+  /** Relays to register with when behind NAT (PROTOCOL §9), tried before chat nodes of the DHT. */
+  relays?: readonly Address[];
+  /** Whether we are behind NAT; by default detected from the address the DHT sees. */
+  behindNat?: boolean;
+}
+
+/** What a peer learned of its NAT (PROTOCOL §9), as `chat listen` prints it. */
+export interface NatEvent {
+  behindNat: boolean;
+  /** Our address as the network sees it, when known. */
+  publicAddress: Address | null;
+}
+
+export interface KeepAnnouncedOptions extends Omit<AnnouncerOptions, "clock" | "relays"> {
+  onNat?: (event: NatEvent) => void;
+  onRelay?: (relay: Address, state: RelayState) => void;
 }
 
 export interface SendOptions {
@@ -38,7 +61,7 @@ export interface SendOptions {
 
 export interface Sent extends Delivery {
   to: string;
-  /** Where the message went, and whether a DHT lookup found it. */
+  /** Where the session's packets come from: the peer's address, as far as we can see it. */
   address: Address;
   lookupMs: number;
 }
@@ -47,25 +70,30 @@ export class Peer {
   readonly identity: Identity;
   readonly dht: DhtNode;
   readonly sessions: SessionEndpoint;
-  private readonly _socket: Transport;
+  private readonly _socket: RelayingTransport;
+  private readonly _opts: PeerOptions;
   private readonly _clock: Clock | undefined;
+  private readonly _chatNodes = new Map<string, Address>();
+  private _registrations: RelayRegistrations | undefined;
   private _announcer: Announcer | undefined;
   private _closed = false;
 
   private constructor(opts: PeerOptions, socket: Transport) {
     this.identity = opts.identity;
-    this._socket = socket;
+    this._opts = opts;
     this._clock = opts.clock;
-    let toDht: (buf: Uint8Array, from: Address) => void = () => {};
-    // The DHT sees a Transport of its own; only the dispatcher below touches the socket's handler.
-    const dhtSide: Transport = {
-      send: (buf, to) => socket.send(buf, to),
-      onMessage: (cb) => void (toDht = cb),
-      address: () => socket.address(),
-      close: () => {},
-    };
+    this._socket = new RelayingTransport(socket, {
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      other: (buf, from) => {
+        if (buf[0] === TYPE_REGISTERED) this._registrations?.receive(buf, from);
+        else this.sessions.receive(buf, from);
+      },
+      onChatNode: (from) => this._metChatNode(from),
+    });
+    // A read-only client serves nobody (BEP 43), and relays for nobody either.
+    this._socket.relaying = !opts.readOnly && opts.behindNat !== true;
     this.dht = new DhtNode({
-      transport: dhtSide,
+      transport: this._socket,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.bootstrap === undefined ? {} : { bootstrap: opts.bootstrap }),
       ...(opts.state ? { state: opts.state } : {}),
@@ -75,10 +103,6 @@ export class Peer {
       identity: opts.identity,
       send: (buf, to) => socket.send(buf, to),
       ...(opts.clock ? { clock: () => opts.clock!.now(), timers: opts.clock } : {}),
-    });
-    socket.onMessage((buf, from) => {
-      if (buf[0] === KRPC) toDht(buf, from);
-      else this.sessions.receive(buf, from);
     });
   }
 
@@ -103,24 +127,76 @@ export class Peer {
 
   /** Publishes our contact record once (PROTOCOL §4). */
   announce(opts: AnnounceOptions = {}): Promise<AnnounceResult> {
-    return announce(this.dht, this.identity, opts);
+    const clock = this._clock;
+    return announce(this.dht, this.identity, { ...(clock ? { now: () => clock.now() } : {}), ...opts });
   }
 
-  /** Keeps our contact record published (every 30 minutes, and into the next period) until close. */
-  keepAnnounced(opts: Omit<AnnouncerOptions, "clock"> = {}): Promise<AnnounceResult> {
+  /** The relay this peer runs for others (PROTOCOL §9): its counters. */
+  get relay() {
+    return this._socket.relay;
+  }
+
+  /**
+   * Keeps our contact record published (every 30 minutes, and into the next period) until close.
+   * Behind NAT (PROTOCOL §9) it first registers with two relays, publishes them in the record with
+   * our LAN addresses, keeps them alive and republishes when they change; it stops relaying for others.
+   */
+  async keepAnnounced(opts: KeepAnnouncedOptions = {}): Promise<AnnounceResult> {
+    const { onNat, onRelay, ...announcerOpts } = opts;
     this._announcer?.stop();
-    this._announcer = new Announcer(this.dht, this.identity, { ...opts, ...(this._clock ? { clock: this._clock } : {}) });
+    this._registrations?.stop();
+    const clock = this._clock ?? systemClock;
+    const seen = this.dht.externalAddress();
+    const nat = this._opts.behindNat ?? behindNat(seen, this.address()) ?? false;
+    onNat?.({ behindNat: nat, publicAddress: seen });
+    this._socket.relaying = !this._opts.readOnly && !nat;
+    this.sessions.behindNat = nat;
+    let relays: ((period: number) => RelayEntry[]) | undefined;
+    let firstRelay: Promise<void> = Promise.resolve();
+    if (nat) {
+      let publicAddress = seen;
+      let ready: () => void = () => {};
+      firstRelay = new Promise((resolve) => (ready = resolve));
+      const registrations = new RelayRegistrations({
+        send: (buf, to) => this._socket.send(buf, to),
+        clock,
+        ...(this._opts.relays ? { named: this._opts.relays } : {}),
+        candidates: () => [...this._chatNodes.values()],
+        onChange: (relay, state, seenAs) => {
+          if (seenAs && !publicAddress) publicAddress = seenAs;
+          this.sessions.useRelays(registrations.relays);
+          onRelay?.(relay, state);
+          if (registrations.complete) ready();
+          this._announcer?.republish();
+        },
+      });
+      this._registrations = registrations;
+      relays = (period) => registrations.entries(period);
+      announcerOpts.addresses ??= () => {
+        const own = this.dht.externalAddress() ?? publicAddress;
+        return [...(own ? [own] : []), ...lanAddresses(this.address())];
+      };
+      registrations.start();
+      await Promise.race([firstRelay, new Promise<void>((r) => clock.setTimeout(() => r(), FIRST_RELAY_WAIT))]);
+    }
+    this._announcer = new Announcer(this.dht, this.identity, {
+      ...announcerOpts,
+      ...(relays ? { relays } : {}),
+      ...(this._clock ? { clock: this._clock } : {}),
+    });
     return this._announcer.start();
   }
 
   /** Finds the addresses of a public key (z-base-32 or hex text, or its 32 bytes). */
   lookup(publicKey: string | Uint8Array, opts: LookupOptions = {}): Promise<LookupResult> {
-    return lookup(this.dht, toKey(publicKey), opts);
+    const clock = this._clock;
+    return lookup(this.dht, toKey(publicKey), { ...(clock ? { now: () => clock.now() } : {}), ...opts });
   }
 
   /**
    * Sends one message: looks the key up (unless `address` is given or a session exists),
-   * handshakes if needed, and resolves once the peer acknowledged it.
+   * handshakes if needed (directly and through the record's relays at once, PROTOCOL §9), and
+   * resolves once the peer acknowledged it.
    */
   async send(publicKey: string | Uint8Array, text: string, opts: SendOptions = {}): Promise<Sent> {
     const key = toKey(publicKey);
@@ -131,32 +207,28 @@ export class Peer {
       return { address: this.sessions.sessionAddress(key) as Address, ...(await this.sessions.reply(key, text)), to, lookupMs: 0 };
     }
     // The handshake starts with the first record that passes every check; the lookup goes on, and
-    // its final answer (the highest seq) is tried only if that record's addresses do not answer.
-    let first: (addresses: Address[]) => void = () => {};
-    const early = new Promise<Address[]>((resolve) => (first = resolve));
-    const settled = this.lookup(key, { onRecord: (r) => first(r.addresses) });
+    // its final answer (the highest seq) is tried only if that record's route does not answer.
+    let first: (route: Route) => void = () => {};
+    const early = new Promise<Route>((resolve) => (first = resolve));
+    const settled = this.lookup(key, { onRecord: (r) => first(r) });
     settled.catch(() => {});
-    const found = await Promise.race([early, settled.then((r) => (r.found ? r.addresses : []))]);
+    const final = settled.then((r): Route | undefined => (r.found ? r : undefined), () => undefined);
+    const route = await Promise.race([early, final]);
     const lookupMs = Date.now() - started;
-    if (found.length === 0) {
+    if (!route) {
       throw ChatError.failed("NOT_FOUND", `No contact record found for "${to}"`, "Is the peer running `chat listen`? Records live up to 2 hours");
     }
-    const tried = new Set<string>();
-    let last: unknown;
-    for (const addresses of [found, settled.then((r) => (r.found ? r.addresses : []), () => [])]) {
-      // A record lists addresses preferred first: try each until one answers the handshake.
-      for (const address of await addresses) {
-        if (tried.has(formatAddress(address))) continue;
-        tried.add(formatAddress(address));
-        try {
-          return { ...(await this.sessions.sendMessage(key, address, text)), to, address, lookupMs };
-        } catch (err) {
-          last = err;
-          if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT") throw err;
-        }
-      }
+    const deliver = async (r: Route): Promise<Sent> => {
+      const delivery = await this.sessions.sendMessage(key, r, text);
+      return { ...delivery, to, address: this.sessions.sessionAddress(key) ?? r.addresses[0] ?? r.relays![0]!.address, lookupMs };
+    };
+    try {
+      return await deliver(route);
+    } catch (err) {
+      const latest = await final;
+      if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT" || !latest || sameRoute(latest, route)) throw err;
+      return await deliver(latest);
     }
-    throw last;
   }
 
   /** Replies to a peer on its current session (or its last known address). */
@@ -178,10 +250,27 @@ export class Peer {
     if (this._closed) return;
     this._closed = true;
     this._announcer?.stop();
+    this._registrations?.stop();
     this.sessions.close();
     this.dht.destroy();
     this._socket.close();
   }
+
+  /** Remembers a chat node met on the DHT (bounded, newest last): a relay candidate. */
+  private _metChatNode(from: Address): void {
+    const key = addressKey(from);
+    this._chatNodes.delete(key);
+    this._chatNodes.set(key, from);
+    for (const oldest of this._chatNodes.keys()) {
+      if (this._chatNodes.size <= CHAT_NODES_KEPT) break;
+      this._chatNodes.delete(oldest);
+    }
+  }
+}
+
+function sameRoute(a: Route, b: Route): boolean {
+  const text = (r: Route) => [...r.addresses.map(formatAddress), ...(r.relays ?? []).map((e) => formatAddress(e.address))].join(",");
+  return text(a) === text(b);
 }
 
 function toKey(publicKey: string | Uint8Array): Uint8Array {

@@ -8,7 +8,7 @@ import { blindIdentity, signExpanded, verify } from "../src/crypto/blind.ts";
 import { generateIdentity, identityFromSeed, type Identity } from "../src/crypto/identity.ts";
 import {
   bencodeBytes, bep44SignedBuffer, decodeCompactAddress, decodeRecordPlaintext, encodeCompactAddress, encodeRecordPlaintext,
-  immutableTarget, mutableTarget, openRecord, recordKey, recordLookup, recordTarget, sealRecord, type RecordItem,
+  immutableTarget, mutableTarget, openRecord, recordKey, recordLookup, recordTarget, relayTag, sealRecord, type RecordItem,
 } from "../src/crypto/record.ts";
 
 type Chat1Case = {
@@ -19,7 +19,12 @@ type Bep44 = {
   mutable: { name: string; value: string; salt: string; seq: number; signedBuffer: string; publicKey: string; target: string }[];
   immutable: { name: string; value: string; target: string }[];
 };
-const cases = (JSON.parse(readFileSync("test/vectors/chat1.json", "utf8")) as { cases: Chat1Case[] }).cases;
+type RelayCase = {
+  secret: string; tag: string; relayAddress: string; seed: string; period: number; nonce: string; plaintext: string;
+  v: string; seq: number; sig: string;
+};
+const chat1 = JSON.parse(readFileSync("test/vectors/chat1.json", "utf8")) as { cases: Chat1Case[]; relayCases: RelayCase[] };
+const { cases, relayCases } = chat1;
 const bep44 = JSON.parse(readFileSync("test/vectors/bep44.json", "utf8")) as Bep44;
 const flip = (b: Uint8Array, bit: number) => { const c = b.slice(); c[bit >> 3]! ^= 1 << (bit & 7); return c; };
 
@@ -72,12 +77,44 @@ for (const c of cases) {
 
     const item = { k: hexToBytes(c.blindedPublicKey), seq: c.seq, v: hexToBytes(c.v), sig: hexToBytes(c.sig) };
     const opened = openRecord(A, c.period, item, c.seq + 60);
-    assert.equal(opened, { ok: true, addresses: vectorAddresses, t: c.seq, seq: c.seq });
+    assert.equal(opened, { ok: true, addresses: vectorAddresses, relays: [], t: c.seq, seq: c.seq });
     const lookup = recordLookup(A, c.period);
     assert.is(bytesToHex(lookup.target), c.target);
     assert.equal(openRecord(lookup, item, c.seq), opened, "the precomputed lookup gives the same answer");
   });
 }
+
+for (const c of relayCases) {
+  vec(`relay tag of secret ${c.secret.slice(0, 8)}…, and a record with r and a LAN address`, () => {
+    const tag = relayTag(hexToBytes(c.secret));
+    assert.is(bytesToHex(tag), c.tag, "tag");
+    const plaintext = hexToBytes(c.plaintext);
+    const content = decodeRecordPlaintext(plaintext);
+    assert.ok(content, "plaintext decodes");
+    assert.equal(content!.relays, [{ address: decodeCompactAddress(hexToBytes(c.relayAddress))!, tag }], "r");
+    assert.is(content!.addresses.length, 2, "a: the public address, then the LAN one");
+    assert.is(bytesToHex(encodeRecordPlaintext(content!)), c.plaintext, "plaintext re-encodes byte for byte");
+    const identity = identityFromSeed(hexToBytes(c.seed));
+    const sealed = sealRecord(identity, c.period, content!, c.seq, hexToBytes(c.nonce));
+    assert.is(bytesToHex(sealed.v), c.v, "v");
+    assert.is(bytesToHex(sealed.sig), c.sig, "sig");
+    const opened = openRecord(identity.publicKey, c.period, { k: sealed.k, seq: c.seq, v: hexToBytes(c.v), sig: hexToBytes(c.sig) }, c.seq);
+    assert.equal(opened, { ok: true, addresses: content!.addresses, relays: content!.relays!, t: c.seq, seq: c.seq });
+  });
+}
+
+vec("r: more than 4 relays, a bad address or a missing tag make a record malformed", () => {
+  const tag = new Uint8Array(16).fill(7);
+  const relay = { address: { host: "203.0.113.7", port: 6881 }, tag };
+  const a = [encodeCompactAddress({ host: "192.0.2.1", port: 1 })];
+  const entry = concatBytes(encodeCompactAddress(relay.address), tag);
+  assert.throws(() => encodeRecordPlaintext({ addresses: [], relays: Array(5).fill(relay), t: 1 }), RangeError);
+  assert.is(decodeRecordPlaintext(encode({ a, r: Array(5).fill(entry), t: 1 })), undefined, "5 relays");
+  assert.is(decodeRecordPlaintext(encode({ a, r: [entry.subarray(0, 21)], t: 1 }), ), undefined, "21 bytes");
+  assert.is(decodeRecordPlaintext(encode({ a, r: [concatBytes(new Uint8Array(6), tag)], t: 1 })), undefined, "port 0");
+  assert.is(decodeRecordPlaintext(encode({ a, r: "x", t: 1 })), undefined, "not a list");
+  assert.equal(decodeRecordPlaintext(encode({ a, r: [], t: 1 })), { addresses: [{ host: "192.0.2.1", port: 1 }], t: 1 }, "empty r");
+});
 
 vec.run();
 
@@ -103,7 +140,7 @@ function encrypted(identity: Identity, period: number, plaintext: Uint8Array): U
 }
 
 bad("the genuine record opens, fresh nonce each time", () => {
-  assert.equal(open(good), { ok: true, addresses: content.addresses, t, seq: t });
+  assert.equal(open(good), { ok: true, addresses: content.addresses, relays: [], t, seq: t });
   assert.not.equal(sealRecord(alice, p, content, t).v, good.v);
 });
 

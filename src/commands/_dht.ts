@@ -8,7 +8,7 @@ import type { NodeInfo } from "../dht/krpc.ts";
 import type { LookupStats } from "../dht/lookup.ts";
 import type { DhtNode, DhtState } from "../dht/node.ts";
 import { startNode } from "../dht/testnet.ts";
-import type { Address } from "../dht/transport.ts";
+import type { Address, Transport } from "../dht/transport.ts";
 import { ChatError } from "../errors.ts";
 import { log, parseHostPorts } from "./_io.ts";
 
@@ -68,7 +68,7 @@ export function saveState(stateDir: string | undefined, node: DhtNode): void {
  * Binds a node for the global options (bootstrap, port, state directory). A one-shot command
  * runs it read-only (BEP 43): the DHT does not keep a node that is about to exit.
  */
-export async function openNode(opts: DhtOptions, readOnly = false): Promise<DhtNode> {
+export async function openNode(opts: DhtOptions, readOnly = false, wrap?: (t: Transport) => Transport): Promise<DhtNode> {
   const bootstrap = bootstrapList(opts.bootstrap);
   const state = loadState(opts.stateDir);
   try {
@@ -76,6 +76,7 @@ export async function openNode(opts: DhtOptions, readOnly = false): Promise<DhtN
       ...(opts.port === undefined ? {} : { port: opts.port }),
       ...(bootstrap ? { bootstrap } : {}),
       ...(state ? { state } : {}),
+      ...(wrap ? { wrap } : {}),
       readOnly,
     });
   } catch (err) {

@@ -1,6 +1,7 @@
 // Starting a peer from the global CLI options: identity, port, bootstrap list (exit 3 if none
 // answers) and the saved routing table, as the DHT commands do (_dht.ts).
 import { z } from "zod";
+import type { Address } from "../crypto/record.ts";
 import { Peer } from "../peer.ts";
 import { bootstrapList, DhtOptions, loadState, saveState } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
@@ -15,7 +16,10 @@ export type PeerOptions = z.infer<typeof PeerOptions>;
  * Opens a peer for the identity of `--identity`; joins the DHT unless `join` is false. A
  * short-lived client passes `readOnly` (BEP 43), so that no routing table keeps it once it is gone.
  */
-export async function openPeer(opts: PeerOptions, { join = true, readOnly = false } = {}): Promise<Peer> {
+export async function openPeer(
+  opts: PeerOptions,
+  { join = true, readOnly = false, relays }: { join?: boolean; readOnly?: boolean; relays?: Address[] } = {},
+): Promise<Peer> {
   const identity = await loadIdentity(opts.identity, { passphraseEnv: opts.passphraseEnv });
   const bootstrap = bootstrapList(opts.bootstrap);
   const state = loadState(opts.stateDir);
@@ -25,6 +29,7 @@ export async function openPeer(opts: PeerOptions, { join = true, readOnly = fals
     ...(bootstrap ? { bootstrap } : {}),
     ...(state ? { state } : {}),
     readOnly,
+    ...(relays ? { relays } : {}),
   });
   if (join) {
     try {

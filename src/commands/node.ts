@@ -1,9 +1,11 @@
-// `chat node [--port N] [--stats [SECONDS]]`: one plain DHT node (a bootstrap for a private
-// network), printing NDJSON events: listening, bootstrapped, stats (with --stats), closed.
+// `chat node [--port N] [--stats [SECONDS]]`: one DHT node (a bootstrap for a private network)
+// that also relays for listeners behind NAT (PROTOCOL §9), printing NDJSON events: listening,
+// bootstrapped, stats (with --stats, the relay's counters included), closed.
 import { z } from "zod";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { DhtOptions, formatAddress, openNode, saveState } from "./_dht.ts";
 import { onSignal, print } from "./_io.ts";
+import { RelayingTransport } from "../relaying.ts";
 
 const Options = DhtOptions.extend({
   stats: z.union([z.boolean(), z.coerce.number().positive()]).optional(),
@@ -14,7 +16,8 @@ const SAVE_EVERY = 300;
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
-  const node = await openNode(opts);
+  let relaying: RelayingTransport | undefined;
+  const node = await openNode(opts, false, (socket) => (relaying = new RelayingTransport(socket)));
   const stop = onSignal();
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
@@ -27,7 +30,7 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
     saveState(opts.stateDir, node);
     if (opts.stats !== undefined && opts.stats !== false) {
       const every = opts.stats === true ? STATS_EVERY : opts.stats;
-      timers.push(setInterval(() => print({ type: "stats", ...node.stats() }), every * 1000));
+      timers.push(setInterval(() => print({ type: "stats", ...node.stats(), relay: relaying?.relay.stats }), every * 1000));
     }
     timers.push(setInterval(() => saveState(opts.stateDir, node), SAVE_EVERY * 1000));
     await stop.signal;

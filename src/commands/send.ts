@@ -3,7 +3,6 @@
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { formatPublicKey, parsePublicKey } from "../crypto/identity.ts";
-import type { Address } from "../crypto/record.ts";
 import { ChatError, EXIT } from "../errors.ts";
 import type { Sent } from "../peer.ts";
 import { log, parseHostPorts, print } from "./_io.ts";
@@ -24,23 +23,25 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const direct = opts.address === undefined ? undefined : parseHostPorts(opts.address, "--address")[0];
   const peer = await openPeer(opts, { join: direct === undefined, readOnly: true });
   try {
-    // The first message looks the key up (its handshake starts with the first valid record);
-    // the others go where it went. A failed first message makes the next one look up again.
-    let where: Promise<Address> | undefined = direct && Promise.resolve(direct);
+    // The first message looks the key up (its handshake starts with the first valid record); the
+    // others wait for it and go on its session. A failed first message makes the next look up again.
+    let first: Promise<unknown> | undefined;
     let notFound: unknown;
     let failed = 0;
     const sendOne = async (text: string) => {
       try {
         let sent: Sent;
-        if (where) sent = await withTimeout(opts.timeout, "send", peer.send(to, text, { address: await where }));
-        else {
-          const first = withTimeout(opts.timeout, "lookup and send", peer.send(to, text));
-          where = first.then((s) => s.address);
-          where.catch(() => (where = undefined));
-          sent = await first;
+        if (direct) sent = await withTimeout(opts.timeout, "send", peer.send(to, text, { address: direct }));
+        else if (first) {
+          await first;
+          sent = await withTimeout(opts.timeout, "send", peer.send(to, text));
+        } else {
+          const firstSend = withTimeout(opts.timeout, "lookup and send", peer.send(to, text));
+          first = firstSend.catch(() => (first = undefined));
+          sent = await firstSend;
           if (opts.verbose) log(`found ${formatPublicKey(to)} at ${formatAddress(sent.address)} in ${sent.lookupMs} ms`);
         }
-        print({ type: "delivered", id: sent.id, to: formatPublicKey(to), rttMs: sent.rttMs });
+        print({ type: "delivered", id: sent.id, to: formatPublicKey(to), rttMs: sent.rttMs, path: sent.path });
       } catch (err) {
         const e = err as ChatError & { messageId?: Uint8Array; reason?: string };
         if (e.code === "NOT_FOUND") return void (notFound = err);

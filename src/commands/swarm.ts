@@ -1,8 +1,10 @@
 // `chat swarm --nodes N [--port BASE]`: N DHT nodes on 127.0.0.1 in this process, joined to each
-// other. Prints ONE line {"type":"swarm","nodes":N,"bootstrap":[…]} once ready, then stays up
+// other, each a relay (PROTOCOL §9). Prints ONE line {"type":"swarm","nodes":N,"bootstrap":[…]} once ready, then stays up
 // until SIGINT or SIGTERM: a private network for scripts, tests and the demo.
 import { z } from "zod";
 import { createTestnet } from "../dht/testnet.ts";
+import type { Transport } from "../dht/transport.ts";
+import { RelayingTransport } from "../relaying.ts";
 import { ChatError } from "../errors.ts";
 import { formatAddress } from "./_dht.ts";
 import { onSignal, print } from "./_io.ts";
@@ -21,7 +23,8 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   const stop = onSignal();
   let swarm;
   try {
-    swarm = await createTestnet(opts.nodes, opts.port === undefined ? {} : { basePort: opts.port });
+    const wrap = (socket: Transport) => new RelayingTransport(socket);
+    swarm = await createTestnet(opts.nodes, { wrap, ...(opts.port === undefined ? {} : { basePort: opts.port }) });
   } catch (err) {
     stop.off();
     throw ChatError.input("CANNOT_BIND", `Cannot start ${opts.nodes} nodes: ${(err as Error).message}`,

@@ -19,9 +19,14 @@ export const MAX_ADDRESSES = 8;
 export const MAX_RECORD_AGE = 2 * 3600;
 /** …and this far in the future (clock skew). */
 export const MAX_RECORD_SKEW = 300;
+/** PROTOCOL §9: at most 4 relays per record. */
+export const MAX_RELAYS = 4;
+/** PROTOCOL §9: a relay tag is the first 16 bytes of SHA-256("chat/1 relay" || secret). */
+export const RELAY_TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const RECORD = ascii("chat/1 record");
+const RELAY = ascii("chat/1 relay");
 
 export type Address = { host: string; port: number };
 
@@ -142,36 +147,61 @@ export function decodeCompactAddress(bytes: Uint8Array): Address | undefined {
 
 // ---- The record plaintext (PROTOCOL §4) --------------------------------------------------------
 
+/** A relay that forwards initiations to the announcer (PROTOCOL §9), and the tag it knows it by. */
+export type RelayEntry = { address: Address; tag: Uint8Array };
+
+/** PROTOCOL §9: tag = SHA-256("chat/1 relay" || secret)[0..16]; only the secret's holder can register it. */
+export function relayTag(secret: Uint8Array): Uint8Array {
+  return sha256(concatBytes(RELAY, abytes(secret, 32, "secret"))).subarray(0, RELAY_TAG_LENGTH);
+}
+
 export type RecordContent = {
   /** Where the identity accepts sessions, preferred first; at most 8. */
   addresses: Address[];
+  /** Relays that reach it behind NAT (key `r`, PROTOCOL §9); at most 4. Omitted when empty. */
+  relays?: RelayEntry[];
   /** Unix seconds of the announcement. */
   t: number;
 };
 
-/** The bencoded plaintext dict `{a: [compact addresses], t: seconds}`. */
+/** The bencoded plaintext dict `{a: [compact addresses], r: [address ‖ tag], t: seconds}` (`r` only if any). */
 export function encodeRecordPlaintext(content: RecordContent): Uint8Array {
-  const { addresses, t } = content;
+  const { addresses, relays = [], t } = content;
   if (!Array.isArray(addresses) || addresses.length > MAX_ADDRESSES) {
     throw new RangeError(`A record holds at most ${MAX_ADDRESSES} addresses, got ${String(addresses?.length)}`);
   }
+  if (!Array.isArray(relays) || relays.length > MAX_RELAYS) {
+    throw new RangeError(`A record holds at most ${MAX_RELAYS} relays, got ${String(relays?.length)}`);
+  }
   if (!Number.isSafeInteger(t) || t < 0) throw new RangeError(`"t" expected a non-negative integer, got ${t}`);
-  return encode({ a: addresses.map(encodeCompactAddress), t });
+  const a = addresses.map(encodeCompactAddress);
+  if (!relays.length) return encode({ a, t });
+  const r = relays.map((e) => concatBytes(encodeCompactAddress(e.address), abytes(e.tag, RELAY_TAG_LENGTH, "relay tag")));
+  return encode({ a, r, t });
 }
 
 /** Parses a record plaintext; unknown keys are ignored (PROTOCOL §4). Undefined if malformed. */
 export function decodeRecordPlaintext(bytes: Uint8Array): RecordContent | undefined {
   const dict = tryDecode(abytes(bytes, undefined, "bytes"));
   if (!isDict(dict)) return undefined;
-  const { a, t } = dict;
+  const { a, r = [], t } = dict;
   if (!Array.isArray(a) || a.length > MAX_ADDRESSES || typeof t !== "number" || t < 0) return undefined;
+  if (!Array.isArray(r) || r.length > MAX_RELAYS) return undefined;
   const addresses: Address[] = [];
   for (const item of a) {
     const address = item instanceof Uint8Array ? decodeCompactAddress(item) : undefined;
     if (address === undefined) return undefined;
     addresses.push(address);
   }
-  return { addresses, t };
+  const relays: RelayEntry[] = [];
+  for (const item of r) {
+    if (!(item instanceof Uint8Array)) return undefined;
+    const split = item.length - RELAY_TAG_LENGTH;
+    const address = split > 0 ? decodeCompactAddress(item.subarray(0, split)) : undefined;
+    if (address === undefined) return undefined;
+    relays.push({ address, tag: item.slice(split) });
+  }
+  return relays.length ? { addresses, relays, t } : { addresses, t };
 }
 
 // ---- Sealing and opening (PROTOCOL §4) ---------------------------------------------------------
@@ -241,7 +271,7 @@ export type RecordRejection =
   | "stale" // t is older than now − 2·PERIOD
   | "future"; // t is later than now + 300 s
 
-export type OpenedRecord = { ok: true; addresses: Address[]; t: number; seq: number | bigint };
+export type OpenedRecord = { ok: true; addresses: Address[]; relays: RelayEntry[]; t: number; seq: number | bigint };
 export type OpenResult = OpenedRecord | { ok: false; reason: RecordRejection };
 
 /**
@@ -280,5 +310,5 @@ export function openRecord(
   if (content === undefined) return { ok: false, reason: "malformed" };
   if (content.t < now - MAX_RECORD_AGE) return { ok: false, reason: "stale" };
   if (content.t > now + MAX_RECORD_SKEW) return { ok: false, reason: "future" };
-  return { ok: true, addresses: content.addresses, t: content.t, seq };
+  return { ok: true, addresses: content.addresses, relays: content.relays ?? [], t: content.t, seq };
 }

@@ -6,16 +6,18 @@ import { ID_LENGTH, K } from "./constants.ts";
 import { DhtNode, type DhtOptions } from "./node.ts";
 import { seededRandom, SimNetwork, type SimOptions, SIM_PORT } from "./sim.ts";
 import { compareDistance, type Contact } from "./table.ts";
-import type { Address } from "./transport.ts";
+import type { Address, Transport } from "./transport.ts";
 import { UdpTransport } from "./udp.ts";
 
 type NodeOptions = Omit<DhtOptions, "transport" | "bootstrap" | "clock" | "id" | "state">;
+/** Wraps each node's socket (a caller above the DHT adds relaying this way). */
+type Wrap = { wrap?: (transport: Transport) => Transport };
 
 /** Binds a UDP socket and starts a DHT node on it (call `bootstrap()` to join). */
-export async function startNode(opts: Omit<DhtOptions, "transport"> & { port?: number; host?: string } = {}): Promise<DhtNode> {
-  const { port, host, ...rest } = opts;
-  const transport = await UdpTransport.bind({ ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
-  return new DhtNode({ ...rest, transport });
+export async function startNode(opts: Omit<DhtOptions, "transport"> & { port?: number; host?: string } & Wrap = {}): Promise<DhtNode> {
+  const { port, host, wrap, ...rest } = opts;
+  const socket = await UdpTransport.bind({ ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }) });
+  return new DhtNode({ ...rest, transport: wrap ? wrap(socket) : socket });
 }
 
 export interface Testnet {
@@ -29,12 +31,12 @@ export interface Testnet {
 const TESTNET_BOOTSTRAP = 4;
 
 /**
- * n DHT nodes on 127.0.0.1 in this process. Every node joins through the first few, then looks
+ * n DHT nodes on 127.0.0.1 (or `host`) in this process. Every node joins through the first few, then looks
  * itself up again and refreshes its buckets (BEP 5), so that early nodes also learn of late ones. `basePort` gives the ports
  * basePort, basePort + 1, … (default: free ports).
  */
-export async function createTestnet(n: number, opts: NodeOptions & { basePort?: number } = {}): Promise<Testnet> {
-  const { basePort, ...nodeOpts } = opts;
+export async function createTestnet(n: number, opts: NodeOptions & { basePort?: number; host?: string } & Wrap = {}): Promise<Testnet> {
+  const { basePort, host = "127.0.0.1", wrap, ...nodeOpts } = opts;
   const transports: UdpTransport[] = [];
   const nodes: DhtNode[] = [];
   const destroy = () => {
@@ -43,10 +45,10 @@ export async function createTestnet(n: number, opts: NodeOptions & { basePort?: 
   };
   try {
     for (let i = 0; i < n; i++) {
-      transports.push(await UdpTransport.bind({ host: "127.0.0.1", port: basePort === undefined ? 0 : basePort + i }));
+      transports.push(await UdpTransport.bind({ host, port: basePort === undefined ? 0 : basePort + i }));
     }
     const bootstrap = transports.slice(0, TESTNET_BOOTSTRAP).map((t) => t.address());
-    for (const transport of transports) nodes.push(new DhtNode({ ...nodeOpts, transport, bootstrap }));
+    for (const socket of transports) nodes.push(new DhtNode({ ...nodeOpts, transport: wrap ? wrap(socket) : socket, bootstrap }));
     // Once all have joined, each looks itself up again (early ones met few nodes), then refreshes
     // its buckets twice: the first pass splits full buckets near its id, the second fills them.
     await inBatches(nodes, 32, (node) => node.bootstrap());

@@ -119,3 +119,51 @@ export const DEFAULT_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxDedupePerSession: 4096,
   maxDedupe: 65_536,
 });
+
+/** PROTOCOL §9 packet types: relays between a listener behind NAT and its senders. */
+export const TYPE_REGISTER = 4;
+export const TYPE_REGISTERED = 5;
+export const TYPE_RELAY = 6;
+export const TYPE_RELAY_BACK = 7;
+export const TYPE_RELAYED = 8;
+export const RELAY_SECRET_LEN = 32;
+export const RELAY_TAG_LEN = 16;
+
+/** What a relay holds and forwards (PROTOCOL §9; our numbers in docs/PROTOCOL.md §8). */
+export interface RelayLimits {
+  /** Seconds a registration lives without a new `register` (PROTOCOL §9: at least 60). */
+  lifetime: number;
+  /** Registrations in all, and per source IP (per IP and port on loopback). */
+  maxRegistrations: number;
+  registrationsPerSource: number;
+  /** (listener, sender) pairs allowed to talk, in all; each lives 60 s after the sender's last `relay`. */
+  maxPairs: number;
+  /** Per pair, both directions together: packets and bytes per second, and their bursts. */
+  pairPacketRate: number;
+  pairPacketBurst: number;
+  pairByteRate: number;
+  pairByteBurst: number;
+  /** The whole relay: packets and bytes per second (burst: one second's worth). */
+  totalPacketRate: number;
+  totalByteRate: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  lifetime: 90,
+  maxRegistrations: 4096,
+  registrationsPerSource: 8,
+  maxPairs: 16_384,
+  // A relayed chat: 64 KiB messages in 1 KiB fragments, acks and retransmissions.
+  pairPacketRate: 200,
+  pairPacketBurst: 400,
+  pairByteRate: 256 * 1024,
+  pairByteBurst: 512 * 1024,
+  totalPacketRate: 10_000,
+  totalByteRate: 8 * 1024 * 1024,
+});
+/** A `relay` from Y lets the listener answer Y through the relay for this long (PROTOCOL §9). */
+export const RELAY_PAIR_WINDOW = 60_000;
+/** PROTOCOL §9: a session through a NAT that sent nothing for this long sends a keepalive. */
+export const KEEPALIVE_AFTER = 25_000;
+/** While relayed, a young session also sends its packets directly, to open both NATs (the punch). */
+export const PUNCH_WINDOW = 10_000;

@@ -15,6 +15,8 @@ export interface IncomingMessage {
   readonly receivedAt: number;
   /** Where the session's packets come from. */
   readonly address: Address;
+  /** Whether the session runs directly or through a relay (PROTOCOL §9). */
+  readonly path: "direct" | "relayed";
 }
 
 /** A message the peer acknowledged. */
@@ -22,6 +24,8 @@ export interface Delivery {
   readonly id: Uint8Array;
   /** Milliseconds from `sendMessage` to the ack, including the handshake when one was needed. */
   readonly rttMs: number;
+  /** The path the ack came by: direct, or through a relay (PROTOCOL §9). */
+  readonly path: "direct" | "relayed";
 }
 
 /** Why a message was not delivered. */

@@ -15,9 +15,11 @@ import {
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
   RETRANSMIT_START,
+  PUNCH_WINDOW,
   SESSIONS_PER_PEER,
   TYPE_DATA,
   TYPE_INITIATION,
+  TYPE_RELAYED,
   TYPE_RESPONSE,
   type WireLimits,
 } from "./constants.ts";
@@ -29,9 +31,14 @@ import { Initiation, Responder, type WireIdentity } from "./handshake.ts";
 import { Mailbox } from "./mailbox.ts";
 import { Outbox, type Outgoing } from "./outbox.ts";
 import { type DataPacket, type InitiationPacket, parsePacket, type ResponsePacket } from "./packets.ts";
+import {
+  checkRoute, direct, firstAttemptPaths, type Path, pathKind, punchAddresses, relayRoutes, type Route, routePaths, sameAddress,
+  wrap,
+} from "./path.ts";
+import { parseRelayPacket } from "./relay_packets.ts";
 import { type Address, Session } from "./session.ts";
 import { type Counters, type DropCause, newCounters, type WireStats } from "./stats.ts";
-import { Backoff, defaultTimers, mayStartMessage, sessionEnd, type Timers } from "./timers.ts";
+import { Backoff, defaultTimers, keepaliveDue, mayStartMessage, sessionEnd, type Timers } from "./timers.ts";
 import { abytes, equalBytes, toHex } from "./_bytes.ts";
 
 export type { Address } from "./session.ts";
@@ -39,6 +46,7 @@ export type { WireIdentity } from "./handshake.ts";
 export { type Delivery, DeliveryError, type DeliveryFailure, type IncomingMessage } from "./delivery.ts";
 export type { WireStats } from "./stats.ts";
 export type { Timers } from "./timers.ts";
+export type { Path, RelayRoute, Route } from "./path.ts";
 
 export interface SessionEndpointOptions {
   /** Our identity: Ed25519 public key and its X25519 key pair (PROTOCOL §2). */
@@ -58,7 +66,8 @@ export interface SessionEndpointOptions {
 /** A handshake in progress with one peer (we initiate). */
 interface Handshake {
   readonly peer: Peer;
-  readonly address: Address;
+  /** Every direct address and relay of the peer's route: each attempt goes out on all of them. */
+  readonly paths: readonly Path[];
   /** Every attempt stays answerable until one completes: a slow response still counts. */
   readonly attempts: Map<number, Initiation>;
   readonly backoff: Backoff;
@@ -70,16 +79,26 @@ interface Peer {
   readonly key: string;
   readonly publicKey: Uint8Array;
   x25519?: Uint8Array;
-  address?: Address;
+  /** Where a new handshake goes: the route given to `sendMessage`, or where the peer was last heard from. */
+  route?: Route;
   /** Confirmed sessions, newest first, at most SESSIONS_PER_PEER. */
   sessions: Session[];
   handshake?: Handshake;
   readonly outbox: Outbox;
 }
 
+/**
+ * How a packet arrived: directly from an address, or inside a `relayed` from a relay, which names
+ * the other end as it sees it (PROTOCOL §9).
+ */
+type Arrival = { readonly via: "direct"; readonly address: Address } | { readonly via: "relayed"; readonly relay: Address; readonly peer: Address };
+/** The peer's address as an arrival shows it. */
+const peerAddress = (arrival: Arrival): Address => (arrival.via === "direct" ? arrival.address : arrival.peer);
+
 /** What a local index names: a session, or one attempt of a handshake. */
 type Slot = { readonly session: Session } | { readonly handshake: Handshake; readonly initiation: Initiation };
 
+const KEEPALIVE = encodeFrame({ type: "keepalive" });
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -106,6 +125,10 @@ export class SessionEndpoint {
   #pendingCount = 0;
   #lastTimestamp = 0;
   #closed = false;
+  /** The relays we are registered with: the only ones whose `relayed` initiations we answer. */
+  #relays: readonly Address[] = [];
+  /** Behind a NAT, every idle session sends keepalives (PROTOCOL §9). */
+  #behindNat = false;
   readonly #counters: Counters = newCounters();
 
   constructor(options: SessionEndpointOptions) {
@@ -138,6 +161,17 @@ export class SessionEndpoint {
     return this.#closed;
   }
 
+  /** Whether we are behind a NAT: then idle sessions send keepalives to hold the mapping. */
+  set behindNat(value: boolean) {
+    this.#behindNat = value;
+    for (const slot of this.#slots.values()) if ("session" in slot) this.#armSession(slot.session);
+  }
+
+  /** The relays we are registered with (PROTOCOL §9): initiations relayed by others are dropped. */
+  useRelays(relays: readonly Address[]): void {
+    this.#relays = relays.map((r) => ({ host: r.host, port: r.port }));
+  }
+
   /** Counters since creation and the current size of every bounded table. */
   get stats(): WireStats {
     let handshakes = 0;
@@ -164,30 +198,32 @@ export class SessionEndpoint {
     if (this.#closed) return;
     this.#counters.packetsReceived++;
     try {
-      const packet = datagram instanceof Uint8Array ? parsePacket(datagram) : null;
+      if (!(datagram instanceof Uint8Array)) return this.#drop("malformed");
+      const relayed = datagram[0] === TYPE_RELAYED ? parseRelayPacket(datagram) : undefined;
+      if (relayed !== undefined && relayed?.type !== TYPE_RELAYED) return this.#drop("malformed");
+      const packet = parsePacket(relayed ? relayed.inner : datagram);
       if (!packet) return this.#drop("malformed");
       const source = { host: String(from.host), port: Number(from.port) };
-      if (packet.type === TYPE_INITIATION) this.#onInitiation(packet, source);
-      else if (packet.type === TYPE_RESPONSE) this.#onResponse(packet, source);
-      else if (packet.type === TYPE_DATA) this.#onData(packet, source);
+      const arrival: Arrival = relayed ? { via: "relayed", relay: source, peer: relayed.address } : { via: "direct", address: source };
+      if (packet.type === TYPE_INITIATION) this.#onInitiation(packet, arrival);
+      else if (packet.type === TYPE_RESPONSE) this.#onResponse(packet, arrival);
+      else if (packet.type === TYPE_DATA) this.#onData(packet, arrival);
     } catch {
       this.#drop("internal");
     }
   }
 
   /**
-   * Sends `text` to the identity `peer` (Ed25519 public key), at `to` unless a session with it
-   * exists already (then on that session, wherever the peer is now). Resolves when the peer
-   * acknowledged every fragment; rejects with a `DeliveryError` when it did not, or with a
-   * ChatError (exit 2) for bad input such as a message over 64 KiB.
+   * Sends `text` to the identity `peer` (Ed25519 public key), at `to` (an address, or a route of
+   * addresses and relays, all tried at once) unless a session with it exists already (then on that
+   * session, wherever the peer is now). Resolves when the peer acknowledged every fragment; rejects
+   * with a `DeliveryError` when it did not, or with a ChatError (exit 2) for bad input such as a
+   * message over 64 KiB.
    */
-  sendMessage(peer: Uint8Array, to: Address, text: string): Promise<Delivery> {
+  sendMessage(peer: Uint8Array, to: Address | Route, text: string): Promise<Delivery> {
     return new Promise((resolve, reject) => {
       const bytes = this.#validateMessage(peer, text);
-      if (!to || typeof to.host !== "string" || !Number.isInteger(to.port) || to.port < 1 || to.port > 65535) {
-        throw ChatError.input("BAD_ADDRESS", `Cannot send to address ${JSON.stringify(to)}: expected {host, port}`);
-      }
-      this.#enqueue(this.#peerFor(peer), bytes, { host: to.host, port: to.port }, resolve, reject);
+      this.#enqueue(this.#peerFor(peer), bytes, checkRoute(to), resolve, reject);
     });
   }
 
@@ -196,11 +232,8 @@ export class SessionEndpoint {
     return new Promise((resolve, reject) => {
       const bytes = this.#validateMessage(peer, text);
       const known = this.#peers.get(toHex(peer));
-      const address = known?.sessions[0]?.address ?? known?.address;
-      if (!known || !address) {
-        throw DeliveryError.of("NO_SESSION", `"${formatPublicKey(peer)}"`);
-      }
-      this.#enqueue(known, bytes, address, resolve, reject);
+      if (!known?.route) throw DeliveryError.of("NO_SESSION", `"${formatPublicKey(peer)}"`);
+      this.#enqueue(known, bytes, undefined, resolve, reject);
     });
   }
 
@@ -218,6 +251,13 @@ export class SessionEndpoint {
     const known = this.#peers.get(toHex(peer));
     const session = known && this.#usableSession(known);
     return session ? { ...session.address } : undefined;
+  }
+
+  /** Whether the session a message to `peer` would use now is direct or relayed (PROTOCOL §9). */
+  sessionPath(peer: Uint8Array): "direct" | "relayed" | undefined {
+    const known = this.#peers.get(toHex(peer));
+    const session = known && this.#usableSession(known);
+    return session ? pathKind(session.path) : undefined;
   }
 
   /** Every message delivered from now on, until `close()`. Consume it, or use `onMessage`. */
@@ -266,7 +306,10 @@ export class SessionEndpoint {
 
   // ---- receiving ----
 
-  #onInitiation(packet: InitiationPacket, from: Address): void {
+  #onInitiation(packet: InitiationPacket, arrival: Arrival): void {
+    // A relayed initiation only through a relay we registered with: nobody else may make us send.
+    if (arrival.via === "relayed" && !this.#relays.some((r) => sameAddress(r, arrival.relay))) return this.#drop("relay");
+    const from = peerAddress(arrival);
     // Cheap refusals first, so a flood never reaches the four X25519 operations of a handshake.
     const now = this.#clock();
     const refused = this.#admission.refuse(from.host, this.#sessionCount, now);
@@ -289,6 +332,9 @@ export class SessionEndpoint {
       initiator: false,
       keys,
       address: from,
+      // PROTOCOL §9: answer through the relay it came by, and directly to the sender (the punch).
+      path: arrival.via === "direct" ? direct(from) : { via: "relay-back", relay: arrival.relay, peer: from },
+      ...(arrival.via === "relayed" ? { punch: [from] } : {}),
       now,
       inbox: new Inbox(this.#limits, this.#usage),
     });
@@ -298,13 +344,15 @@ export class SessionEndpoint {
     this.#admission.addPending(from.host);
     this.#armSession(session);
     this.#counters.handshakesAnswered++;
-    this.#transmit(response, from);
+    this.#sendOnSession(session, response);
   }
 
-  #onResponse(packet: ResponsePacket, from: Address): void {
+  #onResponse(packet: ResponsePacket, arrival: Arrival): void {
     const slot = this.#slots.get(packet.receiverIndex);
     if (!slot || !("initiation" in slot)) return this.#drop("unknownIndex");
     const { handshake, initiation } = slot;
+    const path = this.#pathOf(arrival, handshake.paths);
+    if (!path) return this.#drop("relay");
     const keys = initiation.consume(packet);
     if (!keys) return this.#drop("decrypt");
     const now = this.#clock();
@@ -317,46 +365,80 @@ export class SessionEndpoint {
       peer: peer.publicKey,
       initiator: true,
       keys,
-      address: from,
+      address: peerAddress(arrival),
+      path,
+      // Answered through a relay: the first data also goes to every direct address (PROTOCOL §9).
+      ...(arrival.via === "relayed" ? { punch: punchAddresses(handshake.paths, arrival.peer) } : {}),
+      relayPaths: handshake.paths.filter((p) => p.via === "relay"),
       now,
       inbox: new Inbox(this.#limits, this.#usage),
     });
     this.#slots.set(initiation.index, { session });
     this.#sessionCount++;
     this.#counters.handshakesCompleted++;
-    peer.address = from;
     this.#addSession(peer, session);
     this.#armSession(session);
     this.#pump(peer);
   }
 
-  #onData(packet: DataPacket, from: Address): void {
+  #onData(packet: DataPacket, arrival: Arrival): void {
     const slot = this.#slots.get(packet.receiverIndex);
     if (!slot || !("session" in slot)) return this.#drop("unknownIndex");
     const session = slot.session;
+    const path = this.#pathOf(arrival, session.relayPaths);
+    if (!path) return this.#drop("relay");
     const plaintext = session.open(packet);
+    if (plaintext === "replay" && path.via === "direct" && session.path.via !== "direct" && session.authentic(packet)) {
+      // The direct copy of a packet that came relayed first: the direct path works (PROTOCOL §9).
+      this.#usePath(session, path, arrival);
+    }
     if (typeof plaintext === "string") return this.#drop(plaintext);
     const now = this.#clock();
-    session.lastReceived = now;
-    if (!session.confirmed) this.#confirm(session, from);
-    session.address = from;
+    if (!session.confirmed) this.#confirm(session);
+    this.#usePath(session, path, arrival);
     const peer = this.#peers.get(toHex(session.peer));
-    if (peer) peer.address = from;
     const frame = decodeFrame(plaintext);
+    if (frame?.type !== "keepalive") session.lastReceived = now;
     if (!frame) {
       this.#drop("frame");
     } else if (frame.type === "message") {
       this.#onMessageFrame(session, frame, now);
     } else if (frame.type === "ack") {
       const outgoing = peer?.outbox.inflight.get(toHex(frame.id));
-      if (peer && outgoing) this.#settle(peer, outgoing);
+      if (peer && outgoing) this.#settle(peer, outgoing, path);
       else this.#drop("staleAck");
-    } else {
+    } else if (frame.type === "close") {
       // `{"y":"x"}`: the peer closed; both sides erase the keys (PROTOCOL §6).
       this.#endSession(session, "SESSION_CLOSED");
       return;
     }
     if (session.alive) this.#armSession(session);
+  }
+
+  /** Roaming (PROTOCOL §6, §9): the session answers on the path of its latest authenticated packet. */
+  #usePath(session: Session, path: Path, arrival: Arrival): void {
+    const address = peerAddress(arrival);
+    const moved = !sameAddress(address, session.address);
+    session.path = path;
+    session.address = address;
+    if (path.via === "direct") session.punch = [];
+    const peer = this.#peers.get(toHex(session.peer));
+    // A new handshake goes where the peer is now, and to the relays we reached it by.
+    if (peer && (moved || !peer.route)) peer.route = { addresses: [address], relays: relayRoutes(session.relayPaths) };
+  }
+
+  /**
+   * The path an arrival names: direct, or one of `relayPaths` (the relays we reached the peer by)
+   * for the relay it came through, or `relay-back` through a relay we are registered with.
+   * Undefined for a `relayed` from any other address.
+   */
+  #pathOf(arrival: Arrival, relayPaths: readonly Path[]): Path | undefined {
+    if (arrival.via === "direct") return direct(arrival.address);
+    const ours = relayPaths.find((p) => p.via === "relay" && sameAddress(p.relay, arrival.relay));
+    if (ours) return ours;
+    return this.#relays.some((r) => sameAddress(r, arrival.relay))
+      ? { via: "relay-back", relay: arrival.relay, peer: arrival.peer }
+      : undefined;
   }
 
   #onMessageFrame(session: Session, frame: MessageFrame, now: number): void {
@@ -387,18 +469,18 @@ export class SessionEndpoint {
           sentAt: arrival.sentAt,
           receivedAt: now,
           address: { ...session.address },
+          path: pathKind(session.path),
         });
       }
     }
   }
 
   /** The first authenticated data packet of a responder session: it may now carry messages. */
-  #confirm(session: Session, from: Address): void {
-    session.confirmed = true;
+  #confirm(session: Session): void {
     this.#pendingCount--;
     this.#releasePending(session);
+    session.confirmed = true;
     const peer = this.#peerFor(session.peer);
-    peer.address = from;
     this.#addSession(peer, session);
     this.#pump(peer);
   }
@@ -424,7 +506,7 @@ export class SessionEndpoint {
   #enqueue(
     peer: Peer,
     bytes: Uint8Array,
-    to: Address,
+    to: Route | undefined,
     resolve: (delivery: Delivery) => void,
     reject: (error: DeliveryError) => void,
   ): void {
@@ -439,8 +521,7 @@ export class SessionEndpoint {
     const now = this.#clock();
     const id = this.#random(MESSAGE_ID_LEN).slice(0, MESSAGE_ID_LEN);
     const frames = fragmentMessage(id, now, bytes).map(encodeFrame);
-    peer.address ??= to;
-    if (!peer.sessions.length && !peer.handshake) peer.address = to;
+    if (to && (!peer.route || (!peer.sessions.length && !peer.handshake))) peer.route = to;
     peer.outbox.queue.push({ id, key: toHex(id), frames, calledAt: now, resolve, reject });
     this.#pump(peer);
   }
@@ -451,7 +532,7 @@ export class SessionEndpoint {
     while (!this.#closed && queue.length && peer.outbox.hasRoom(queue[0] as Outgoing)) {
       const session = this.#usableSession(peer);
       if (!session) {
-        if (!peer.handshake && peer.address) this.#startHandshake(peer, peer.address);
+        if (!peer.handshake && peer.route) this.#startHandshake(peer, peer.route);
         return;
       }
       this.#startDelivery(peer, queue.shift() as Outgoing, session);
@@ -497,10 +578,10 @@ export class SessionEndpoint {
     this.#armDelivery(peer, outgoing);
   }
 
-  #settle(peer: Peer, outgoing: Outgoing): void {
+  #settle(peer: Peer, outgoing: Outgoing, ackPath: Path): void {
     this.#stopDelivery(peer, outgoing);
     this.#counters.messagesSent++;
-    outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt });
+    outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });
     this.#pump(peer);
     this.#forgetIfIdle(peer);
   }
@@ -522,16 +603,25 @@ export class SessionEndpoint {
     this.#sendFrame(session, encodeFrame({ type: "ack", id }));
   }
 
-  #sendFrame(session: Session, frame: Uint8Array): void {
+  /** Seals and sends one frame; a keepalive is not activity (it must not hold an idle session). */
+  #sendFrame(session: Session, frame: Uint8Array, activity = true): void {
     const packet = session.seal(frame);
     if (!packet) return;
-    session.lastSent = this.#clock();
-    this.#transmit(packet, session.address);
+    if (activity) session.lastSent = this.#clock();
+    this.#sendOnSession(session, packet);
   }
 
-  #transmit(datagram: Uint8Array, to: Address): void {
+  /** On the session's path, and while it is relayed and young, directly too (the punch). */
+  #sendOnSession(session: Session, packet: Uint8Array): void {
+    this.#transmit(packet, session.path);
+    if (session.path.via === "direct" || this.#clock() - session.createdAt > PUNCH_WINDOW) return;
+    for (const address of session.punch) this.#transmit(packet, direct(address));
+  }
+
+  #transmit(packet: Uint8Array, path: Path): void {
     this.#counters.packetsSent++;
     try {
+      const { datagram, to } = wrap(path, packet);
       this.#send(datagram, to);
     } catch {
       this.#counters.sendErrors++;
@@ -540,15 +630,18 @@ export class SessionEndpoint {
 
   // ---- handshakes (initiator) ----
 
-  #startHandshake(peer: Peer, address: Address): void {
+  #startHandshake(peer: Peer, route: Route): void {
     const backoff = new Backoff(this.#clock(), HANDSHAKE_RETRY_START, HANDSHAKE_TIMEOUT);
-    const handshake: Handshake = { peer, address, attempts: new Map(), backoff };
+    const handshake: Handshake = { peer, paths: routePaths(route), attempts: new Map(), backoff };
     peer.handshake = handshake;
     this.#initiate(handshake);
     this.#armHandshake(handshake);
   }
 
-  /** One attempt: a fresh ephemeral, a new `t` and a new sender_index (PROTOCOL §6). */
+  /**
+   * One attempt: a fresh ephemeral, a new `t` and a new sender_index (PROTOCOL §6), sent on every
+   * path at once: the responder's replay guard drops the copies after the first (PROTOCOL §9).
+   */
   #initiate(handshake: Handshake): void {
     const index = this.#newIndex();
     const timestamp = Math.max(this.#clock(), this.#lastTimestamp + 1);
@@ -557,7 +650,8 @@ export class SessionEndpoint {
     handshake.attempts.set(index, initiation);
     this.#slots.set(index, { handshake, initiation });
     this.#counters.initiationsSent++;
-    this.#transmit(initiation.packet, handshake.address);
+    const paths = handshake.attempts.size === 1 ? firstAttemptPaths(handshake.paths) : handshake.paths;
+    for (const path of paths) this.#transmit(initiation.packet, path);
   }
 
   #armHandshake(handshake: Handshake): void {
@@ -635,10 +729,13 @@ export class SessionEndpoint {
     this.#admission.releasePending(session.address.host);
   }
 
-  /** Arms the session's timer for its end or its inbox's next pruning; it only ever moves earlier. */
+  /** Arms the session's timer for its end, its inbox's next pruning or its next keepalive. */
   #armSession(session: Session): void {
-    const prune = session.inbox.nextDeadline();
-    const at = prune === undefined ? sessionEnd(session) : Math.min(sessionEnd(session), prune);
+    const at = Math.min(
+      sessionEnd(session),
+      session.inbox.nextDeadline() ?? Infinity,
+      keepaliveDue(session, this.#behindNat) ?? Infinity,
+    );
     const current = this.#sessionTimers.get(session);
     if (current && current.at <= at) return; // it fires first and re-arms from the state it finds
     if (current) this.#timers.clearTimeout(current.handle);
@@ -652,6 +749,10 @@ export class SessionEndpoint {
     // Expiry is silent: the peer's clock expires its side too, and a new message handshakes anew.
     if (now >= sessionEnd(session)) return this.#endSession(session, "SESSION_CLOSED");
     session.inbox.prune(now);
+    if (now >= (keepaliveDue(session, this.#behindNat) ?? Infinity)) {
+      session.lastKeepalive = now;
+      this.#sendFrame(session, KEEPALIVE, false);
+    }
     this.#armSession(session);
   }
 

@@ -25,7 +25,12 @@ export interface CloseFrame {
   readonly type: "close";
 }
 
-export type Frame = MessageFrame | AckFrame | CloseFrame;
+/** `{"y":"k"}`: a keepalive through a NAT (PROTOCOL §9): not acked, not delivered. */
+export interface KeepaliveFrame {
+  readonly type: "keepalive";
+}
+
+export type Frame = MessageFrame | AckFrame | CloseFrame | KeepaliveFrame;
 
 /** Message 1 payload: the initiator's Ed25519 public key and its unix-ms timestamp. */
 export interface InitiationPayload {
@@ -33,7 +38,7 @@ export interface InitiationPayload {
   readonly timestamp: number;
 }
 
-const Y = { message: 0x6d, ack: 0x61, close: 0x78 } as const; // "m", "a", "x"
+const Y = { message: 0x6d, ack: 0x61, close: 0x78, keepalive: 0x6b } as const; // "m", "a", "x", "k"
 
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.type) {
@@ -52,6 +57,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encodeDict({ i: frame.id, y: new Uint8Array([Y.ack]) });
     case "close":
       return encodeDict({ y: new Uint8Array([Y.close]) });
+    case "keepalive":
+      return encodeDict({ y: new Uint8Array([Y.keepalive]) });
   }
 }
 
@@ -86,6 +93,8 @@ export function decodeFrame(buf: Uint8Array): Frame | null {
     }
     case Y.close:
       return size === 1 ? { type: "close" } : null;
+    case Y.keepalive:
+      return size === 1 ? { type: "keepalive" } : null;
     default:
       return null;
   }

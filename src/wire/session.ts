@@ -1,17 +1,16 @@
 // One established (or, for a responder, about to be confirmed) session: its transport keys,
 // send counter, replay window and inbox. `erase()` wipes the keys; nothing works afterwards.
 import type { CipherState } from "../crypto/noise.ts";
+import type { Address } from "../crypto/record.ts";
 import { MAX_COUNTER } from "./constants.ts";
 import { Inbox } from "./fragment.ts";
 import { encodeData, type DataPacket } from "./packets.ts";
+import type { Path } from "./path.ts";
 import { ReplayWindow } from "./replay.ts";
 import type { TransportKeys } from "./handshake.ts";
 
-/** A UDP address. */
-export interface Address {
-  readonly host: string;
-  readonly port: number;
-}
+/** A UDP address (the crypto layer's, as records carry it). */
+export type { Address };
 
 const NO_AD = new Uint8Array(0); // PROTOCOL §6: data packets have empty associated data
 
@@ -23,6 +22,11 @@ export interface SessionInit {
   readonly initiator: boolean;
   readonly keys: TransportKeys;
   readonly address: Address;
+  readonly path: Path;
+  /** Direct addresses to try alongside a relayed path (PROTOCOL §9, the punch). */
+  readonly punch?: readonly Address[];
+  /** The relays the initiator reached the peer by: `relayed` packets from them belong here. */
+  readonly relayPaths?: readonly Path[];
   readonly now: number;
   readonly inbox: Inbox;
 }
@@ -36,8 +40,15 @@ export class Session {
   readonly inbox: Inbox;
   /** Where the peer was last heard from (authenticated packets only), as WireGuard's roaming. */
   address: Address;
+  /** How our packets reach it: the path of its latest authenticated packet (PROTOCOL §9). */
+  path: Path;
+  /** While the path is relayed: direct addresses that also get a copy, until one answers. */
+  punch: readonly Address[];
+  readonly relayPaths: readonly Path[];
   lastReceived: number;
   lastSent: number;
+  /** When the last keepalive went out (keepalives do not count as activity for idle expiry). */
+  lastKeepalive: number;
   /**
    * A responder may not send until the first data packet proves the initiator holds the keys
    * (key confirmation); the initiator's session is confirmed by message 2.
@@ -57,6 +68,10 @@ export class Session {
     this.lastReceived = init.now;
     this.lastSent = init.now;
     this.address = init.address;
+    this.path = init.path;
+    this.punch = init.punch ?? [];
+    this.relayPaths = init.relayPaths ?? [];
+    this.lastKeepalive = init.now;
     this.confirmed = init.initiator;
     this.inbox = init.inbox;
     this.#send = init.keys.send;
@@ -93,6 +108,18 @@ export class Session {
       return "decrypt";
     }
     return this.#replay.update(packet.counter) ? plaintext : "replay";
+  }
+
+  /**
+   * Whether a packet the replay window refused is authentic all the same: a copy that came by
+   * another path (PROTOCOL §9 sends the first packets both ways) still proves that path works.
+   */
+  authentic(packet: DataPacket): boolean {
+    try {
+      return this.#receive?.decryptWithNonce(packet.counter, NO_AD, packet.ciphertext) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Wipes both transport keys and forgets everything received. */

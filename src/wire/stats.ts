@@ -40,6 +40,8 @@ export interface WireStats {
     refused: number;
     /** An ack for no message in flight. */
     staleAck: number;
+    /** A `relayed` packet from a relay we neither registered with nor reached the peer by. */
+    relay: number;
     /** An internal error while handling a packet (a bug: never thrown out of `receive`). */
     internal: number;
   };
@@ -84,6 +86,7 @@ export function newCounters(): Counters {
       frame: 0,
       refused: 0,
       staleAck: 0,
+      relay: 0,
       internal: 0,
     },
   };

@@ -1,6 +1,7 @@
 // Every clock rule of a session in one place (as wireguard-go's timers.go): when a session may
 // start a message, when it expires, and the retransmission schedules of messages and handshakes.
 import {
+  KEEPALIVE_AFTER,
   REKEY_AFTER_COUNTER,
   REKEY_MARGIN,
   RESPONDER_CONFIRM_TIMEOUT,
@@ -25,6 +26,16 @@ export function sessionEnd(session: Session): number {
   return session.confirmed
     ? Math.min(session.createdAt + SESSION_MAX_AGE, Math.max(session.lastReceived, session.lastSent) + SESSION_IDLE)
     : session.createdAt + RESPONDER_CONFIRM_TIMEOUT;
+}
+
+/**
+ * When a session sends its next keepalive (PROTOCOL §9, as WireGuard's persistent keepalive):
+ * confirmed sessions through a NAT (ours, or the relay's mapping of a relayed path) that sent
+ * nothing for KEEPALIVE_AFTER. Undefined when it needs none.
+ */
+export function keepaliveDue(session: Session, behindNat: boolean): number | undefined {
+  if (!session.confirmed || (!behindNat && session.path.via === "direct")) return undefined;
+  return Math.max(session.lastSent, session.lastKeepalive) + KEEPALIVE_AFTER;
 }
 
 /**
