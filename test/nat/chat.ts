@@ -84,11 +84,28 @@ export function startChatIn(lab: NatLab, where: Netns, args: string[], env: Reco
 }
 
 /** `echo TEXT | chat send KEY` in `where`: resolves with its reports and exit code (killed at timeoutMs). */
-export async function sendOnce(lab: NatLab, where: Netns, key: string, identity: string, text: string, env: Record<string, string>, timeoutMs: number): Promise<ChatProc> {
+export function sendOnce(lab: NatLab, where: Netns, key: string, identity: string, text: string, env: Record<string, string>, timeoutMs: number): Promise<ChatProc> {
+  return sendInTurn(lab, where, key, identity, [text], env, timeoutMs);
+}
+
+const isReport = (e: Event) => e["type"] === "delivered" || e["type"] === "failed";
+
+/**
+ * `chat send KEY` in `where` with its stdin open: writes each text once the previous one has been
+ * reported (one session, its path settled by then), then closes stdin. Killed at timeoutMs.
+ */
+export async function sendInTurn(lab: NatLab, where: Netns, key: string, identity: string, texts: string[], env: Record<string, string>, timeoutMs: number): Promise<ChatProc> {
   const p = startChatIn(lab, where, ["send", key, "--identity", identity], env, `${where.name}: chat send`);
-  p.writeLine(text);
-  p.child.stdin!.end();
   const timer = setTimeout(() => lab.kill(p.child), timeoutMs);
+  try {
+    for (const [i, text] of texts.entries()) {
+      p.writeLine(text);
+      if (i < texts.length - 1) await p.waitFor(isReport, timeoutMs, "a report", i + 1);
+    }
+  } catch {
+    // Killed or exited early: its events tell the test what happened.
+  }
+  p.child.stdin!.end();
   await p.exited;
   clearTimeout(timer);
   return p;
