@@ -20,21 +20,24 @@ const KINDS: Kind[] = ["public", "cone", "symmetric", "double"];
 type Path = "direct" | "relayed";
 
 /**
- * The path each pair settles on (the path of the second message's ack), EXPECTED[listener][sender]. What Linux does (measured by the "lab"
- * test below): MASQUERADE keeps the source port for every destination; `--random-fully` takes a
- * new random port per destination; both let in only replies from the exact address and port a
- * packet went to. And a conntrack clash: the sender's direct initiation reaches the listener's
- * NAT FIRST (it is one hop shorter than the relayed copy) and, though dropped, leaves an entry
- * (sender:s → nat:p); the listener's punch to sender:s then cannot take port p again, so it leaves
- * from a new port, and the sender's NAT, which only opened toward nat:p, drops it.
+ * The path each pair settles on (the path of the second message's ack), EXPECTED[listener][sender].
+ * What Linux does (measured by the "lab" test below): MASQUERADE keeps the source port for every
+ * destination; `--random-fully` takes a new random port per destination; both let in only replies
+ * from the exact address and port a datagram went to. And a conntrack clash: a datagram that
+ * reaches a NAT before its host wrote to that sender is dropped but leaves an entry (sender:s →
+ * nat:p), and the host's own datagram to sender:s then cannot take port p: it leaves from a new
+ * port, which the far NAT drops. Between two NATs, the first direct datagram to arrive sets this off
+ * on the NAT it reaches, unless the two sides' datagrams cross in flight, and the lab's links have
+ * no delay to cross in.
  * - listener public: the initiation arrives directly; the response goes back to where it came
  *   from, through the mapping the sender's initiation opened. Direct for every sender.
  * - sender public, listener behind any NAT: the relayed initiation makes the listener punch to the
  *   sender's real address; whatever port the listener's NAT picks, nothing filters at the sender,
- *   which then answers the punch's source. Direct.
+ *   which answers the punch's source. Direct.
  * - both behind cone-like NATs (cone, double: both port-preserving): direct on a textbook
- *   port-restricted cone, but the clash above moves the listener's port, so the punch is dropped
- *   and the sender's direct copies keep hitting the clash entry. Relayed.
+ *   port-restricted cone, but here the first direct datagram moves the other NAT's port (seen in
+ *   the lab: the sender's DHT query to the listener, a full DHT node, reaches the listener's NAT
+ *   before its punch), so the direct copies keep being dropped. Relayed.
  * - a symmetric end with a NAT'd other end: the sender's NAT opens a port per destination, so the
  *   listener's punch to the port the relay saw meets a mapping made for the relay and is dropped;
  *   a symmetric listener punches from a port nobody opened toward. Relayed.
