@@ -132,7 +132,7 @@ nat("lab: namespaces, NATs, DHT nodes and listeners come up", async () => {
     for (const side of ["l", "s"]) {
       routers[`${side}c`] = net.router(`r-${side}c`, { mapping: "cone" });
       routers[`${side}y`] = net.router(`r-${side}y`, { mapping: "symmetric" });
-      routers[`${side}dk`] = net.router(`r-${side}dk`, { mapping: "cone" });
+      routers[`${side}dk`] = net.router(`r-${side}dk`, { mapping: "cone", carrier: true });
       routers[`${side}d`] = net.router(`r-${side}d`, { mapping: "cone", behind: routers[`${side}dk`]! });
       hosts[`${side}p`] = net.publicHost(`${side}p`);
       for (const k of ["c", "y", "d"]) hosts[`${side}${k}`] = net.host(`${side}${k}`, routers[`${side}${k}`]!);

@@ -42,6 +42,8 @@ export interface RouterOptions {
   mapping: Mapping;
   /** Put the router behind this one (its outside leg on that router's LAN): double NAT. */
   behind?: Router;
+  /** A carrier's router (CGNAT): its LAN is in 100.64.0.0/10 (RFC 6598), not 192.168.0.0/16. */
+  carrier?: boolean;
   /** UDP mappings expire after this many idle seconds (conntrack's timeouts, in this router only). */
   udpTimeoutS?: number;
 }
@@ -128,7 +130,7 @@ export class NatLab {
   /** A NAT router: its outside leg on the wan (or behind `opts.behind`), a LAN bridge behind it. */
   router(name: string, opts: RouterOptions): Router {
     const ns = this._namespace(name);
-    const lanBase = opts.behind ? `10.${this._lanNext++}.0` : `192.168.${this._lanNext++}`;
+    const lanBase = opts.carrier ? `100.64.${this._lanNext++}` : `192.168.${this._lanNext++}`;
     let outsideIp: string;
     if (opts.behind) {
       outsideIp = this._plugLan(opts.behind, ns);
