@@ -106,7 +106,8 @@ async function startNodes(net: NatLab, names: string[], env: Record<string, stri
 /** A listener is ready once its record is out, after 2 relay registrations when behind a NAT. */
 async function ready(p: ChatProc, behindNat = true): Promise<void> {
   const after = behindNat ? p.events.indexOf(await p.waitFor(registered, READY_MS, "2 relay registrations", 2)) : -1;
-  await p.waitFor((e) => e["type"] === "announced" && p.events.indexOf(e) > after, READY_MS, "an announcement");
+  const stored = (e: Event) => e["type"] === "announced" && Number(e["stored"]) > 0 && p.events.indexOf(e) > after;
+  await p.waitFor(stored, READY_MS, "an announcement that some node stored");
 }
 const registered = (e: Event) => e["type"] === "relay" && e["state"] === "registered";
 const report = (e: Event) => e["type"] === "delivered" || e["type"] === "failed";
@@ -257,7 +258,7 @@ async function matrix(): Promise<Map<string, Outcome>> {
     const isReady = await ready(listener, l !== "public").then(() => undefined, (e: Error) => e);
     await Promise.all(KINDS.map(async (s) => {
       const id = ids[senderOf[s]]!;
-      out.set(`${l}←${s}`, isReady ?? await sendInTurn(net, hosts[senderOf[s]]!, ids[listenerOf[l]]!.key, id.file, texts(l, s), env, 2 * SEND_MS));
+      out.set(`${l}←${s}`, isReady ?? await sendInTurn(net, hosts[senderOf[s]]!, ids[listenerOf[l]]!.key, id.file, texts(l, s), env, SEND_MS));
     }));
   }));
   return out;
@@ -268,7 +269,10 @@ async function problem(l: Kind, s: Kind, o: Outcome | undefined): Promise<string
   if (!o) return "not run";
   if (o instanceof Error) return `listener not ready: ${o.message.slice(0, 400)}`;
   const delivered = o.ofType("delivered");
-  if (o.code !== 0 || delivered.length !== 2) return `exit ${o.code}, ${JSON.stringify(o.events)}, stderr ${o.stderr.slice(-300)}`;
+  if (o.code !== 0 || delivered.length !== 2) {
+    const announced = lab().listeners[listenerOf[l]]!.ofType("announced").map((e) => `${e["stored"]} stored, ${JSON.stringify(e["addresses"])}`);
+    return `exit ${o.code}, ${JSON.stringify(o.events)}, stderr ${o.stderr.slice(-300)}; the listener's announcements: ${announced.join("; ")}`;
+  }
   for (const t of texts(l, s)) {
     const got = await lab().listeners[listenerOf[l]]!.waitFor((e) => e["type"] === "message" && e["text"] === t, 5_000, "the message").catch((e: Error) => e);
     if (got instanceof Error) return got.message.slice(0, 400);

@@ -92,14 +92,15 @@ const isReport = (e: Event) => e["type"] === "delivered" || e["type"] === "faile
 
 /**
  * `chat send KEY` in `where` with its stdin open: writes each text once the previous one has been
- * reported (one session, its path settled by then), then closes stdin. Killed at timeoutMs.
+ * reported (one session, its path settled by then), then closes stdin. timeoutMs is per message.
  */
 export async function sendInTurn(lab: NatLab, where: Netns, key: string, identity: string, texts: string[], env: Record<string, string>, timeoutMs: number): Promise<ChatProc> {
   const p = startChatIn(lab, where, ["send", key, "--identity", identity], env, `${where.name}: chat send`);
-  const timer = setTimeout(() => lab.kill(p.child), timeoutMs);
+  const timer = setTimeout(() => lab.kill(p.child), timeoutMs * texts.length);
   try {
     for (const [i, text] of texts.entries()) {
       p.writeLine(text);
+      // No report in time (a key not found prints none until stdin ends): stop writing.
       if (i < texts.length - 1) await p.waitFor(isReport, timeoutMs, "a report", i + 1);
     }
   } catch {
