@@ -143,6 +143,8 @@ nat("lab: namespaces, NATs, DHT nodes and listeners come up", async () => {
     hosts["k"] = net.host("k", routers["k"]);
     routers["rl"] = net.router("r-rl", { mapping: "cone" });
     hosts["rl"] = net.host("rl", routers["rl"]);
+    // Bare UDP probes, beside the chat hosts (plugged in now: no link changes once chat runs).
+    for (const [name, router] of [["pc", "sc"], ["py", "sy"], ["pd", "sd"], ["po", "lc"], ["pk", "k"]] as const) hosts[name] = net.host(name, routers[router]!);
 
     const names = ["lp", "lc", "ly", "ld", "k", "rl", "sp", "sc", "sy", "sd", "lan", "kaSession", "kaNew", "relSession", "relNew1", "relNew2"];
     const ids = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await identity(n)] as const)));
@@ -174,11 +176,7 @@ async function natBehaviour() {
   const { lab: net, hosts } = lab();
   const far = [7000, 7001, 7002, 7003].map((port) => new UdpProbe(net, hosts["sp"]!, port));
   const farAt = (i: number) => `${hosts["sp"]!.ip}:${7000 + i}`;
-  const cone = new UdpProbe(net, net.host("pc", lab().routers["sc"]!), 5000);
-  const sym = new UdpProbe(net, net.host("py", lab().routers["sy"]!), 5000);
-  const dbl = new UdpProbe(net, net.host("pd", lab().routers["sd"]!), 5000);
-  const other = new UdpProbe(net, net.host("po", lab().routers["lc"]!), 5000);
-  const short = new UdpProbe(net, net.host("pk", lab().routers["k"]!), 5000);
+  const [cone, sym, dbl, other, short] = ["pc", "py", "pd", "po", "pk"].map((h) => new UdpProbe(net, hosts[h]!, 5000)) as [UdpProbe, UdpProbe, UdpProbe, UdpProbe, UdpProbe];
   await Promise.all([...far, cone, sym, dbl, other, short].map((p) => p.ready));
   for (const [name, p] of [["cone", cone], ["symmetric", sym], ["double", dbl], ["short", short]] as const) {
     p.send(farAt(0), `${name} 0`);

@@ -139,7 +139,10 @@ export class NatLab {
       this._plugWan(ns, outsideIp);
     }
     const lanIp = `${lanBase}.1`;
-    sh("ip", ["-n", ns, "link", "add", "name", "lan", "type", "bridge"]);
+    // A bridge takes the lowest MAC of its ports unless given one: a host plugged in later would
+    // change the gateway's MAC under the hosts' ARP caches and cut them off for a while (seen here).
+    const mac = `02:00:00:00:${hex2(this._lanNext >> 8)}:${hex2(this._lanNext)}`;
+    sh("ip", ["-n", ns, "link", "add", "name", "lan", "address", mac, "type", "bridge"]);
     sh("ip", ["-n", ns, "addr", "add", `${lanIp}/24`, "dev", "lan"]);
     sh("ip", ["-n", ns, "link", "set", "lan", "up"]);
     this._inNs(ns, "sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
@@ -236,6 +239,8 @@ export class NatLab {
     return sh("ip", ["netns", "exec", ns, cmd, ...args]);
   }
 }
+
+const hex2 = (n: number) => (n & 255).toString(16).padStart(2, "0");
 
 /**
  * Debian's `iptables` is the nft flavour; some kernels or containers only take the legacy one.
