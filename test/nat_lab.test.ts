@@ -56,6 +56,7 @@ const SILENCE_MS = 60_000;
 const NEW_SENDER_MS = 30_000;
 const RELAY_MOVE_MS = 80_000; // §9: a relay missing 3 answers to 20-s registrations is replaced
 const NAT_TIMEOUT_S = 10;
+const STATS_WAIT_MS = 1_500; // a relay's `--stats 1` line after the first message
 const DHT_NODES = 5;
 const DHT_PORT = 6881;
 
@@ -91,12 +92,12 @@ async function identity(name: string): Promise<Identity> {
 }
 
 /** `chat node` processes, each in its own namespace on the wan, bootstrapped to each other. */
-async function startNodes(net: NatLab, names: string[], env: Record<string, string>): Promise<Map<string, ChatProc>> {
+async function startNodes(net: NatLab, names: string[], env: Record<string, string>, extra: string[] = []): Promise<Map<string, ChatProc>> {
   const hosts = names.map((n) => net.publicHost(n));
   const bootstrap = hosts.map((h) => `${h.ip}:${DHT_PORT}`).join(",");
   const nodes = new Map<string, ChatProc>();
   for (const h of hosts) {
-    const p = startChatIn(net, h, ["node", "--port", String(DHT_PORT), "--bootstrap", bootstrap], env, `node ${h.ip}`);
+    const p = startChatIn(net, h, ["node", "--port", String(DHT_PORT), "--bootstrap", bootstrap, ...extra], env, `node ${h.ip}`);
     await p.waitFor((e) => e["type"] === "listening", 15_000, "listening");
     nodes.set(h.ip, p);
   }
@@ -152,7 +153,8 @@ nat("lab: namespaces, NATs, DHT nodes and listeners come up", async () => {
     const env = { CHAT_BOOTSTRAP: [...dht.keys()].map((ip) => `${ip}:${DHT_PORT}`).join(",") };
     // The relay case has a DHT of its own, made of its three relays: its listener can pick no other
     // relay, and killing them disturbs no other case.
-    const relays = await startNodes(net, ["x0", "x1", "x2"], {});
+    // Their counters every second tell which relay carries the session (see relayLoss).
+    const relays = await startNodes(net, ["x0", "x1", "x2"], {}, ["--stats", "1"]);
     const relayList = [...relays.keys()].map((ip) => `${ip}:${DHT_PORT}`).join(",");
     const relayEnv = { CHAT_BOOTSTRAP: relayList, CHAT_RELAYS: relayList };
     const listeners: Record<string, ChatProc> = {};
@@ -354,14 +356,15 @@ nat(`${NAT_TIMEOUT_S}-s NAT mappings: after ${SILENCE_MS / 1000} s of silence th
 });
 
 /**
- * The cone listener `rl` lives in a network of its own whose DHT nodes x0…x2 are its only relays. A symmetric sender reaches it only through a
- * relay (see EXPECTED); the relay it registered with first dies mid-session, later the second.
+ * The cone listener `rl` lives in a network of its own whose DHT nodes x0…x2 are its only relays.
+ * A symmetric sender reaches it only through a relay (see EXPECTED); the relay that carries the
+ * session dies mid-session, later the other one it first registered with.
  */
 async function relayLoss() {
   const { lab: net, hosts, ids, listeners, relays, relayEnv: env } = lab();
   const listener = listeners["rl"]!;
   await ready(listener);
-  const [first, second] = listener.events.filter(registered).map((e) => String(e["address"]));
+  const [first = "", second = ""] = listener.events.filter(registered).map((e) => String(e["address"]));
   if (!relays.has(ipOf(first)) || !relays.has(ipOf(second))) {
     throw new Error(`listener on rl registered with ${first} and ${second}, not with the relays of its network (${[...relays.keys()].join(", ")})`);
   }
@@ -369,16 +372,21 @@ async function relayLoss() {
   try {
     session.writeLine("before the kill");
     const before = await session.waitFor(report, SEND_MS, "a report");
-    net.kill(relays.get(ipOf(first))!.child);
+    // Both relays forwarded a copy of the initiation; only the session's carried the listener's
+    // answers back (the replay guard drops the later copy unanswered).
+    await sleep(STATS_WAIT_MS);
+    const back = (address: string) => Number((relays.get(ipOf(address))!.ofType("stats").at(-1)?.["relay"] as Event | undefined)?.["forwardedBack"] ?? 0);
+    const [used, spare] = back(second) > back(first) ? [second, first] : [first, second];
+    net.kill(relays.get(ipOf(used))!.child);
     session.writeLine("after the kill");
     const [afterKill, fresh] = await Promise.all([
       session.waitFor(report, NEW_SENDER_MS, "a second report", 2).catch((e: Error) => ({ type: "none", message: e.message })),
       sendOnce(net, hosts["sy"]!, ids["rl"]!.key, ids["relNew1"]!.file, "a new sender after a relay died", env, NEW_SENDER_MS),
     ]);
     const moved = await listener.waitFor((e) => registered(e) && e["address"] !== first && e["address"] !== second, RELAY_MOVE_MS, "a registration with a third relay");
-    const lost = listener.events.find((e) => e["type"] === "relay" && e["state"] === "lost" && e["address"] === first);
+    const lost = listener.events.find((e) => e["type"] === "relay" && e["state"] === "lost" && e["address"] === used);
     const republished = await listener.waitFor((e) => e["type"] === "announced" && listener.events.indexOf(e) > listener.events.indexOf(moved), NEW_SENDER_MS, "an announcement after it");
-    net.kill(relays.get(ipOf(second))!.child);
+    net.kill(relays.get(ipOf(spare))!.child);
     const onlyNew = await sendOnce(net, hosts["sy"]!, ids["rl"]!.key, ids["relNew2"]!.file, "a new sender when only the new relay lives", env, NEW_SENDER_MS);
     return { before, afterKill, fresh, moved, lost, republished, onlyNew };
   } finally {
