@@ -13,7 +13,7 @@ import * as assert from "uvu/assert";
 import { runChat } from "./_cli.ts";
 import { ChatProc, sendInTurn, sendOnce, startChatIn, type Event } from "./nat/chat.ts";
 import { NatLab, type Host, type Router } from "./nat/lab.ts";
-import { portOf, UdpProbe } from "./nat/probe.ts";
+import { measureNats, portOf } from "./nat/probe.ts";
 
 type Kind = "public" | "cone" | "symmetric" | "double";
 const KINDS: Kind[] = ["public", "cone", "symmetric", "double"];
@@ -174,46 +174,14 @@ nat("lab: namespaces, NATs, DHT nodes and listeners come up", async () => {
 });
 
 /** What the lab's NATs do to bare UDP (no chat): the facts EXPECTED rests on. */
-async function natBehaviour() {
+function natBehaviour() {
   const { lab: net, hosts } = lab();
-  const far = [7000, 7001, 7002, 7003].map((port) => new UdpProbe(net, hosts["sp"]!, port));
-  const farAt = (i: number) => `${hosts["sp"]!.ip}:${7000 + i}`;
-  const [cone, sym, dbl, other, short] = ["pc", "py", "pd", "po", "pk"].map((h) => new UdpProbe(net, hosts[h]!, 5000)) as [UdpProbe, UdpProbe, UdpProbe, UdpProbe, UdpProbe];
-  await Promise.all([...far, cone, sym, dbl, other, short].map((p) => p.ready));
-  for (const [name, p] of [["cone", cone], ["symmetric", sym], ["double", dbl], ["short", short]] as const) {
-    p.send(farAt(0), `${name} 0`);
-    p.send(farAt(1), `${name} 1`);
-  }
-  await sleep(500);
-  const seen = (name: string) => [far[0]!.sourceOf(`${name} 0`), far[1]!.sourceOf(`${name} 1`)];
-  far[2]!.send(`${lab().routers["sc"]!.outsideIp}:5000`, "unsolicited");
-  far[0]!.send(`${lab().routers["sc"]!.outsideIp}:5000`, "reply");
-  // The clash: `other` writes to cone's public port before cone ever wrote to `other`.
-  const coneNat = lab().routers["sc"]!.outsideIp, otherNat = lab().routers["lc"]!.outsideIp;
-  other.send(`${coneNat}:5000`, "inbound first");
-  await sleep(300);
-  cone.send(`${otherNat}:5000`, "outbound second");
-  await sleep(300);
-  cone.send(farAt(3), "a later destination");
-  const short0 = far[0]!.sourceOf("short 0")!;
-  far[0]!.send(short0, "after 1 s idle");
-  await sleep(500);
-  const conntrack = net.exec(lab().routers["sc"]!, "cat", ["/proc/net/nf_conntrack"]);
-  const clashed = new RegExp(`dst=${otherNat} sport=5000 dport=5000 .*src=${otherNat} dst=${coneNat} sport=5000 dport=(\\d+)`).exec(conntrack);
-  await sleep((NAT_TIMEOUT_S + 2) * 1000);
-  far[0]!.send(short0, `after ${NAT_TIMEOUT_S + 2} s idle`);
-  await sleep(500);
-  return {
-    cone: seen("cone"), symmetric: seen("symmetric"), double: seen("double"),
-    unsolicited: cone.received("unsolicited"), reply: cone.received("reply"),
-    clashPort: clashed ? Number(clashed[1]) : undefined, punchArrived: other.received("outbound second"),
-    laterDestination: far[3]!.sourceOf("a later destination"),
-    shortAlive: short.received("after 1 s idle"), shortExpired: !short.received(`after ${NAT_TIMEOUT_S + 2} s idle`),
-  };
+  const h = (name: string) => hosts[name]!;
+  return measureNats(net, { far: h("sp"), cone: h("pc"), symmetric: h("py"), double: h("pd"), other: h("po"), short: h("pk") }, NAT_TIMEOUT_S);
 }
 
 nat("lab: MASQUERADE keeps ports, --random-fully does not, only replies get in, short mappings expire", async () => {
-  const m = await outcome<Awaited<ReturnType<typeof natBehaviour>>>("natBehaviour");
+  const m = await outcome<Awaited<ReturnType<typeof measureNats>>>("natBehaviour");
   const { routers } = lab();
   assert.equal(m.cone, [`${routers["sc"]!.outsideIp}:5000`, `${routers["sc"]!.outsideIp}:5000`], "cone: one port-preserving mapping");
   assert.equal(m.double, [`${routers["sdk"]!.outsideIp}:5000`, `${routers["sdk"]!.outsideIp}:5000`], "double: preserved through both");
