@@ -134,6 +134,17 @@ export interface SimOptions {
   reorder?: number;
 }
 
+/**
+ * A box between some hosts and the rest of the network: a NAT (src/dht/sim_nat.ts). It owns a
+ * public host; its hosts' datagrams to anyone not behind it go through it both ways.
+ */
+export interface SimMiddlebox {
+  /** A datagram from `from` (behind this box) leaving for `to`: the source the far end sees, or null to drop it. */
+  outbound(from: SimTransport, to: Address): Address | null;
+  /** A datagram from `from` arriving at this box's public host: the host behind it that gets it, or null to drop it. */
+  inbound(to: Address, from: Address): SimTransport | null;
+}
+
 /** The simulated network: addresses 10.x.y.z:6881, one per transport. */
 export class SimNetwork {
   readonly clock: VirtualClock;
@@ -144,6 +155,8 @@ export class SimNetwork {
   duplicate: number;
   reorder: number;
   private readonly _hosts = new Map<string, SimTransport>();
+  /** Middleboxes by their public host; empty unless NATs are simulated (the plain path never looks). */
+  private readonly _boxes = new Map<string, SimMiddlebox>();
   private _next = 1;
 
   constructor(opts: SimOptions = {}, clock = new VirtualClock()) {
@@ -162,6 +175,14 @@ export class SimNetwork {
     const t = new SimTransport(this, host);
     this._hosts.set(host, t);
     return t;
+  }
+
+  /** Gives `box` a public host of its own (the next free address); returns it. */
+  addMiddlebox(box: SimMiddlebox): string {
+    const host = hostOf(this._next++);
+    if (this._hosts.has(host)) throw new RangeError(`Address "${host}" is in use`);
+    this._boxes.set(host, box);
+    return host;
   }
 
   get size(): number {
@@ -191,24 +212,34 @@ export class SimNetwork {
   _send(buf: Uint8Array, from: SimTransport, to: Address): void {
     this.stats.sent++;
     if (from.down) return;
+    let src: Address = { host: from.host, port: SIM_PORT };
+    // Behind a box, translated at once (a datagram lost later still made its mapping), unless
+    // it stays on the LAN.
+    if (from.box && this._hosts.get(to.host)?.box !== from.box) {
+      const translated = from.box.outbound(from, to);
+      if (!translated) return;
+      src = translated;
+    }
     if (this.loss && this.random() < this.loss) {
       this.stats.lost++;
       return;
     }
-    this._schedule(buf, from, to);
+    this._schedule(buf, src, to);
     if (this.duplicate && this.random() < this.duplicate) {
       this.stats.duplicated++;
-      this._schedule(buf, from, to);
+      this._schedule(buf, src, to);
     }
   }
 
-  private _schedule(buf: Uint8Array, from: SimTransport, to: Address): void {
+  private _schedule(buf: Uint8Array, src: Address, to: Address): void {
     const [min, max] = this.latency;
     let delay = min + this.random() * (max - min);
     if (this.reorder && this.random() < this.reorder) delay += this.random() * max;
-    const src: Address = { host: from.host, port: SIM_PORT };
     this.clock.setTimeout(() => {
-      const dst = to.port === SIM_PORT ? this._hosts.get(to.host) : undefined;
+      let dst = to.port === SIM_PORT ? this._hosts.get(to.host) : undefined;
+      // A host behind a box is reachable at its private address from its own LAN only.
+      if (dst?.box && this._hosts.get(src.host)?.box !== dst.box) dst = undefined;
+      else if (!dst && this._boxes.size) dst = this._boxes.get(to.host)?.inbound(to, src) ?? undefined;
       if (!dst || dst.down || !dst.handler) {
         this.stats.undeliverable++;
         return;
@@ -230,6 +261,8 @@ const hostOf = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255
 export class SimTransport implements Transport {
   readonly host: string;
   down = false;
+  /** The NAT it sits behind (set by src/dht/sim_nat.ts), or null: on the open network. */
+  box: SimMiddlebox | null = null;
   /** @internal */
   handler: ((buf: Uint8Array, from: Address) => void) | null = null;
   private readonly _net: SimNetwork;
