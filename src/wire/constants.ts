@@ -226,5 +226,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
 export const RELAY_PAIR_WINDOW = 60_000;
 /** PROTOCOL §9: a session through a NAT that sent nothing for this long sends a keepalive. */
 export const KEEPALIVE_AFTER = 25_000;
+/** A session that heard from its peer directly this recently ignores relayed copies for its path. */
+export const DIRECT_PREFERRED = 60_000;
 /** While relayed, a young session also sends its packets directly, to open both NATs (the punch). */
 export const PUNCH_WINDOW = 10_000;

@@ -18,6 +18,7 @@ import {
   MAX_MESSAGE_BYTES,
   MESSAGE_ID_LEN,
   RETRANSMIT_START,
+  DIRECT_PREFERRED,
   KEEPALIVE_AFTER,
   PUNCH_WINDOW,
   SESSIONS_PER_PEER,
@@ -482,14 +483,24 @@ export class SessionEndpoint {
 
   /** Roaming (PROTOCOL §6, §9): the session answers on the path of its latest authenticated packet. */
   #usePath(session: Session, path: Path, arrival: Arrival): void {
+    const now = this.#clock();
+    if (path.via !== "direct" && session.path.via === "direct" && now - session.lastDirect < DIRECT_PREFERRED) {
+      return; // a relayed copy while the direct path works: stay direct (both paths carry copies)
+    }
     const address = peerAddress(arrival);
     const moved = !sameAddress(address, session.address);
+    const punched = path.via === "direct" && session.path.via !== "direct";
     session.path = path;
     session.address = address;
-    if (path.via === "direct") session.punch = [];
+    if (path.via === "direct") {
+      session.punch = [];
+      session.lastDirect = now;
+    }
     const peer = this.#peers.get(toHex(session.peer));
     // A new handshake goes where the peer is now, and to the relays we reached it by.
     if (peer && (moved || !peer.route)) peer.route = { addresses: [address], relays: relayRoutes(session.relayPaths) };
+    // The punch worked: tell the peer at once with a direct packet, or it keeps answering relayed.
+    if (punched && session.confirmed && session.alive) this.#sendFrame(session, KEEPALIVE, false);
   }
 
   /**

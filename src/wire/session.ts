@@ -49,6 +49,8 @@ export class Session {
   lastSent: number;
   /** When the last keepalive went out (keepalives do not count as activity for idle expiry). */
   lastKeepalive: number;
+  /** When an authenticated packet last came directly (-Infinity: never). */
+  lastDirect = -Infinity;
   /**
    * A responder may not send until the first data packet proves the initiator holds the keys
    * (key confirmation); the initiator's session is confirmed by message 2.

@@ -49,7 +49,6 @@ export interface RouterOptions {
 }
 
 const PREFIX = "chatlab-";
-const WAN_PREFIX = "198.18.0";
 const WAN_MASK = 15;
 
 /** Runs `ip ARGS` (or another tool), throwing with its stderr if it fails: the lab fails loudly. */
@@ -119,7 +118,7 @@ export class NatLab {
     }
   }
 
-  /** A host directly on the internet, at 198.18.0.N. */
+  /** A host directly on the internet, at 198.18.N.1. */
   publicHost(name: string): Host {
     const ns = this._namespace(name);
     const ip = this._wanAddress();
@@ -150,6 +149,10 @@ export class NatLab {
     this._inNs(ns, this.iptables, opts.mapping === "symmetric" ? [...masquerade, "--random-fully"] : masquerade);
     // A home router forwards nothing new from outside to its LAN (replies to what left it only).
     this._inNs(ns, this.iptables, ["-A", "FORWARD", "-i", "eth0", "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-j", "DROP"]);
+    // …and takes nothing new from outside for itself (OpenWrt's wan zone: input REJECT). Dropped in
+    // the filter table, an unsolicited datagram's conntrack entry is never confirmed, so it cannot
+    // take the port a LAN host's punch needs: the clash a bare Linux MASQUERADE box shows.
+    this._inNs(ns, this.iptables, ["-A", "INPUT", "-i", "eth0", "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-j", "DROP"]);
     if (opts.udpTimeoutS !== undefined) {
       // These sysctls are per network namespace (measured: setting them in one lab namespace left
       // the host's and a sibling namespace's at 30 and 120), so only this router's mappings age fast.
@@ -209,9 +212,14 @@ export class NatLab {
     return ns;
   }
 
+  /**
+   * The next address on the wan, each in a /24 of its own (198.18.N.1), as hosts of different
+   * networks are on the Internet: a DHT counts votes and queries once per /24 (BEP 42, libtorrent's
+   * restrict_search_ips), so hosts of one /24 would count as one.
+   */
   private _wanAddress(): string {
     if (this._wanNext > 254) throw new RangeError("NAT lab: the wan is full");
-    return `${WAN_PREFIX}.${this._wanNext++}`;
+    return `198.18.${this._wanNext++}.1`;
   }
 
   /** A veth from the wan bridge to eth0 in `ns`, which gets `ip` on 198.18.0.0/15. */
