@@ -1,8 +1,14 @@
 // Runs the chat CLI as a separate process on the runtime that runs the tests.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const isDeno = "Deno" in globalThis;
 const DENO = "node_modules/.bin/deno";
+/** Every child gets a state directory of its own (contacts), never the user's. */
+export const stateDir = mkdtempSync(join(tmpdir(), "chat-state-"));
+process.on("exit", () => rmSync(stateDir, { recursive: true, force: true }));
 
 /** The argv that starts `chat` on the current runtime (compiled on Node, from source on Deno). */
 export function chatCommand(runtime: "node" | "deno" = isDeno ? "deno" : "node"): [string, string[]] {
@@ -20,7 +26,7 @@ export function runChat(args: string[], opts: { stdin?: string; env?: Record<str
 
 export function startChat(args: string[], opts: { env?: Record<string, string>; runtime?: "node" | "deno" } = {}): ChildProcess {
   const [cmd, pre] = chatCommand(opts.runtime);
-  return spawn(cmd, [...pre, ...args], { env: { ...process.env, NO_COLOR: "1", ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  return spawn(cmd, [...pre, ...args], { env: { ...process.env, NO_COLOR: "1", CHAT_STATE_DIR: stateDir, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
 }
 
 export function finished(child: ChildProcess, timeoutMs: number): Promise<Ran> {

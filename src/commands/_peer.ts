@@ -1,6 +1,7 @@
 // Starting a peer from the global CLI options: identity, port, bootstrap list (exit 3 if none
 // answers) and the saved routing table, as the DHT commands do (_dht.ts).
 import { z } from "zod";
+import { Contacts, stateDirectory } from "../contacts.ts";
 import { Peer } from "../peer.ts";
 import { bootstrapList, DhtOptions, loadState, saveState } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
@@ -36,4 +37,14 @@ export async function openPeer(opts: PeerOptions, { join = true, readOnly = fals
     }
   }
   return peer;
+}
+
+/** The contacts of the state directory (`--state-dir`, CHAT_STATE_DIR, XDG). */
+export function contactsFor(stateDir: string | undefined): Contacts {
+  return new Contacts(stateDirectory(stateDir));
+}
+
+/** A PUBKEY argument: a public key, or the name of a contact. */
+export function resolveKey(text: string, stateDir: string | undefined): Uint8Array {
+  return contactsFor(stateDir).resolve(text);
 }

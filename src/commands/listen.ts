@@ -1,28 +1,35 @@
 // `chat listen`: bind, announce and keep the record fresh, accept sessions, print NDJSON events.
 import { z } from "zod";
-import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
+import { messageJson } from "./_events.ts";
 import { log, onSignal, print } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
-import { openPeer, PeerOptions } from "./_peer.ts";
+import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
+import { IdentityWatch } from "./_watch.ts";
 
 const Options = PeerOptions.extend({
   count: z.coerce.number().int().positive().optional(),
-  address: z.union([z.coerce.string(), z.array(z.coerce.string())]).optional(),
+  address: z.array(z.string()).optional(),
 });
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
   const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
+  const contacts = contactsFor(opts.stateDir);
   const peer = await openPeer(opts);
   const stop = onSignal();
   // Subscribed before announcing: a sender that knows our address need not wait for the record.
   const messages = peer.messages();
+  const watch = new IdentityWatch(peer, print);
   let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
-    const onAnnounce = (r: AnnounceResult) => print(announcedJson(r));
+    await watch.check();
+    const onAnnounce = (r: AnnounceResult) => {
+      print(announcedJson(r));
+      watch.announced(r);
+    };
     await peer.keepAnnounced({ ...(addresses ? { addresses } : {}), onAnnounce, onError: (e) => log(`announce failed: ${(e as Error).message}`) });
     void stop.signal.then((signal) => {
       reason = signal;
@@ -30,10 +37,11 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
     });
     let received = 0;
     for await (const m of messages) {
-      print({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt });
+      print(messageJson(m, contacts.nameOf(m.from)));
       if (opts.count !== undefined && ++received >= opts.count) break;
     }
   } finally {
+    watch.stop();
     stop.off();
     peer.close();
   }
