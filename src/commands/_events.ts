@@ -1,9 +1,10 @@
 // The NDJSON events that several commands print (listen, send, talk), in one shape each.
+import { formatAddress } from "../contact.ts";
 import { formatPublicKey } from "../crypto/identity.ts";
 import type { IncomingMessage } from "../wire/mod.ts";
 
 export function messageJson(m: IncomingMessage, name: string | undefined) {
-  return { type: "message", from: formatPublicKey(m.from), ...(name ? { name } : {}), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt };
+  return { type: "message", from: formatPublicKey(m.from), ...(name ? { name } : {}), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt, address: formatAddress(m.address) };
 }
 
 /**

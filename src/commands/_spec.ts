@@ -134,7 +134,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [...NET, ...ID, address, { name: "count", value: "N", description: "Exit after N messages" }],
     output: [
       '{"type":"listening","publicKey","address"}, then {"type":"announced",…} per publication',
-      '{"type":"message","from","name"?,"id","text","sentAt","receivedAt"} per message',
+      '{"type":"message","from","name"?,"id","text","sentAt","receivedAt","address"} per message',
       '{"type":"warning","code":"IDENTITY_IN_USE","addresses"} when another process announces this identity',
       '{"type":"closed","reason"} at the end',
     ],
