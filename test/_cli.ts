@@ -46,3 +46,44 @@ export function finished(child: ChildProcess, timeoutMs: number): Promise<Ran> {
 export function errorOf(r: Ran): { code: string; message: string } {
   return JSON.parse(r.stderr.split("\n")[0]!).error;
 }
+
+/** Resolves with the first stdout JSON line of `child` that matches `pred`. */
+export function jsonLine(child: ChildProcess, pred: (j: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  return textLine(child, (line) => {
+    if (!line.startsWith("{")) return false;
+    return pred(JSON.parse(line));
+  }, timeoutMs).then((line) => JSON.parse(line));
+}
+
+/** Resolves with the first stdout line of `child` that matches `pred`. */
+export function textLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => {
+      child.stdout!.off("data", onData);
+      reject(new Error(`timed out waiting for a line; got: ${buf}`));
+    }, timeoutMs);
+    const onData = (d: Buffer) => {
+      buf += d.toString("utf8");
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (pred(line)) {
+          clearTimeout(timer);
+          child.stdout!.off("data", onData);
+          return resolve(line);
+        }
+      }
+    };
+    child.stdout!.on("data", onData);
+  });
+}
+
+/** Kills a child and everything it started (it must have been spawned `detached`, as its own group). */
+export function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
