@@ -20,6 +20,11 @@ const children: ChildProcess[] = [];
 let panes = 0;
 
 const tmux = (...args: string[]) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+// Also when the run dies before `after`: a tmux server outlives its client.
+process.on("exit", () => {
+  tmux("kill-server");
+  for (const c of children) c.kill("SIGKILL");
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `chat ARGS` (this runtime) in a new tmux window; its exit code lands in a file. */
