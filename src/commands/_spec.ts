@@ -52,7 +52,7 @@ const port: OptionSpec = { name: "port", value: "N", description: "UDP port to b
 const timeout: OptionSpec = { name: "timeout", value: "MS", description: "Give up after this many milliseconds" };
 const stateDir: OptionSpec = {
   name: "state-dir", value: "DIR", file: true,
-  description: "State directory: contacts, and the DHT routing table for a fast start (env CHAT_STATE_DIR; default $XDG_STATE_HOME/chat or ~/.local/state/chat)",
+  description: "Where contacts live (default: env CHAT_STATE_DIR, else $XDG_STATE_HOME/chat, else ~/.local/state/chat); given here, the DHT routing table is kept there too, for a fast start",
 };
 const identity: OptionSpec = { name: "identity", value: "FILE", file: true, description: "Identity file (env CHAT_IDENTITY)" };
 const passphraseEnv: OptionSpec = { name: "passphrase-env", value: "NAME", description: "Read the identity passphrase from this environment variable (default: prompt on the terminal)" };
