@@ -18,15 +18,18 @@ export function chatCommand(runtime: "node" | "deno" = isDeno ? "deno" : "node")
 export interface Ran { code: number | null; stdout: string; stderr: string }
 
 /** Runs `chat ARGS` to completion (killed after timeoutMs), feeding `stdin` if given. */
-export function runChat(args: string[], opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number; runtime?: "node" | "deno" } = {}): Promise<Ran> {
+export function runChat(args: string[], opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number; runtime?: "node" | "deno"; detached?: boolean } = {}): Promise<Ran> {
   const child = startChat(args, opts);
   child.stdin!.end(opts.stdin ?? "");
   return finished(child, opts.timeoutMs ?? 20_000);
 }
 
-export function startChat(args: string[], opts: { env?: Record<string, string>; runtime?: "node" | "deno" } = {}): ChildProcess {
+/** `detached` starts it in a session of its own: no controlling terminal, so no /dev/tty to prompt on. */
+export function startChat(args: string[], opts: { env?: Record<string, string>; runtime?: "node" | "deno"; detached?: boolean } = {}): ChildProcess {
   const [cmd, pre] = chatCommand(opts.runtime);
-  return spawn(cmd, [...pre, ...args], { env: { ...process.env, NO_COLOR: "1", CHAT_STATE_DIR: stateDir, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  return spawn(cmd, [...pre, ...args], {
+    env: { ...process.env, NO_COLOR: "1", CHAT_STATE_DIR: stateDir, ...opts.env }, stdio: ["pipe", "pipe", "pipe"], detached: opts.detached ?? false,
+  });
 }
 
 export function finished(child: ChildProcess, timeoutMs: number): Promise<Ran> {
@@ -79,11 +82,11 @@ export function textLine(child: ChildProcess, pred: (line: string) => boolean, t
   });
 }
 
-/** Kills a child and everything it started (it must have been spawned `detached`, as its own group). */
+/** Kills a child and, if it was spawned `detached` (a group of its own), everything it started. */
 export function killGroup(child: ChildProcess): void {
   try {
     process.kill(-child.pid!, "SIGKILL");
   } catch {
-    // Already gone.
+    child.kill("SIGKILL");
   }
 }

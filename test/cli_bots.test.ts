@@ -15,6 +15,8 @@ const dir = mkdtempSync(join(tmpdir(), "chat-bots-"));
 let net: Testnet;
 let env: Record<string, string>;
 const started: ChildProcess[] = [];
+// Also when the run dies before `after`: no bot outlives the suite.
+process.on("exit", () => started.forEach(killGroup));
 let bob: { file: string; key: string };
 
 async function identity(name: string) {

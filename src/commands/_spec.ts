@@ -110,7 +110,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Look up, handshake and deliver; with no TEXT each stdin line is a message, sent as it arrives",
     details: "With --wait the session stays open that many seconds after the last message, and replies that arrive on it are printed.",
     options: [
-      ...NET, ...ID,
+      bootstrap, port, { ...timeout, description: "Give up on a message after MS milliseconds, its lookup included" }, stateDir, ...ID,
       { name: "json", description: "Each stdin line is {\"text\": …}" },
       { name: "address", value: "IP:PORT", description: "Skip the lookup and send to this address" },
       { name: "wait", value: "SECONDS", description: "Keep the session open SECONDS after the last message and print the replies" },
