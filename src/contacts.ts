@@ -57,10 +57,17 @@ export class Contacts {
     return this.list().find((c) => c.name === name);
   }
 
-  /** The first name given to this key, for labelling incoming messages. */
+  /**
+   * The first name given to this key, for labelling messages. A label is optional: an unreadable
+   * contacts file gives none here (`chat contacts list` reports it) rather than stopping a listener.
+   */
   nameOf(publicKey: Uint8Array | string): string | undefined {
     const key = typeof publicKey === "string" ? publicKey : formatPublicKey(publicKey);
-    return this.list().find((c) => c.publicKey === key)?.name;
+    try {
+      return this.list().find((c) => c.publicKey === key)?.name;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Adds NAME → PUBKEY; the same pair again is a no-op, another key for the name needs `replace`. */

@@ -79,6 +79,7 @@ contacts("a corrupt contacts file is reported and never overwritten; a stale loc
   assert.is(r.code, 2);
   assert.is(errorOf(r).code, "BAD_CONTACTS");
   assert.is(readFileSync(c.path, "utf8"), "{ half a file");
+  assert.is(c.nameOf(KEY), undefined, "labels are optional: a listener does not stop on a bad file");
   rmSync(c.path);
   // A crashed writer's lock (older than 30 s) does not block the next writer forever.
   writeFileSync(`${c.path}.lock`, "");
