@@ -59,6 +59,8 @@ const passphraseEnv: OptionSpec = { name: "passphrase-env", value: "NAME", descr
 const address: OptionSpec = { name: "address", value: "IP:PORT", multiple: true, description: "Address to announce (repeatable; default: the one the DHT sees, with our port)" };
 
 const NET = [bootstrap, port, timeout, stateDir];
+/** Long-running commands: they stop on a signal, not after a time. */
+const LONG = [bootstrap, port, stateDir];
 const ID = [identity, passphraseEnv];
 
 const EXIT_USAGE = "2  bad input or usage (bad key, unknown contact, unreadable identity, unknown option)";
@@ -131,7 +133,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "listen", args: "", minArgs: 0, maxArgs: 0,
     summary: "Announce yourself and print incoming messages as NDJSON",
-    options: [...NET, ...ID, address, { name: "count", value: "N", description: "Exit after N messages" }],
+    options: [...LONG, ...ID, address, { name: "count", value: "N", description: "Exit after N messages" }],
     output: [
       '{"type":"listening","publicKey","address"}, then {"type":"announced",…} per publication',
       '{"type":"message","from","name"?,"id","text","sentAt","receivedAt","address"} per message',
@@ -146,7 +148,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "talk", args: "NAME|PUBKEY", minArgs: 1, maxArgs: 1,
     summary: "A conversation with one person in the terminal: listens and sends on one socket",
     details: "On a terminal: type a line and press Enter to send it; ✓ marks a delivered message, ✗ one that failed; Ctrl-C or Ctrl-D leaves. When stdin or stdout is not a terminal it speaks NDJSON both ways: stdin lines are {\"text\": …} (or plain text), stdout lines are events.",
-    options: [...NET, ...ID, address],
+    options: [...LONG, ...ID, address],
     output: [
       "a terminal view, or NDJSON events:",
       '{"type":"listening",…}, {"type":"announced",…}, {"type":"found"|"not-found","to","name"?}',
