@@ -7,6 +7,8 @@ import type { Peer } from "../peer.ts";
 
 /** How often a listener checks that the record in the DHT is still its own. */
 const CHECK_EVERY_MS = 60_000;
+/** How long the first check may hold back the first announce (a lookup that finds nothing can take long on the Internet). */
+const FIRST_CHECK_MS = 3_000;
 
 export interface IdentityWarning {
   type: "warning";
@@ -20,6 +22,7 @@ export class IdentityWatch {
   #ours: AnnounceResult | undefined;
   #warned = new Set<string>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
 
   readonly #peer: Peer;
   readonly #warn: (w: IdentityWarning) => void;
@@ -27,6 +30,16 @@ export class IdentityWatch {
   constructor(peer: Peer, warn: (w: IdentityWarning) => void) {
     this.#peer = peer;
     this.#warn = warn;
+  }
+
+  /**
+   * The check before our first announce, waited for at most FIRST_CHECK_MS; a slower one finishes
+   * in the background, and still warns only about a record that is not ours.
+   */
+  async beforeAnnounce(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.check(), new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_CHECK_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Remembers what we published, and starts the periodic check. */
@@ -40,10 +53,11 @@ export class IdentityWatch {
    * earlier run's, still in the DHT); after it, a record newer than ours with other addresses is.
    */
   async check(): Promise<void> {
-    const found = await this.#peer.lookup(this.#peer.publicKey).catch(() => undefined);
-    if (!found?.found) return;
-    const theirs = found.addresses.map(formatAddress).sort();
+    // What we had published when the lookup started decides which rule applies to its answer.
     const ours = this.#ours;
+    const found = await this.#peer.lookup(this.#peer.publicKey).catch(() => undefined);
+    if (!found?.found || this.#stopped) return;
+    const theirs = found.addresses.map(formatAddress).sort();
     const foreign = ours
       ? found.seq > ours.seq && theirs.join() !== ours.addresses.map(formatAddress).sort().join()
       : !found.addresses.some((a) => a.port === this.#peer.address().port);
@@ -57,6 +71,7 @@ export class IdentityWatch {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
   }
 }

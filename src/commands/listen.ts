@@ -25,7 +25,7 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
-    await watch.check();
+    await watch.beforeAnnounce();
     const onAnnounce = (r: AnnounceResult) => {
       print(announcedJson(r));
       watch.announced(r);

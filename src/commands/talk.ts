@@ -47,7 +47,7 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   let reason = "end of input";
   try {
     view.event({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), to: toKey, ...(name ? { name } : {}) });
-    await watch.check();
+    await watch.beforeAnnounce();
     const onAnnounce = (r: AnnounceResult) => {
       view.event(announcedJson(r));
       watch.announced(r);
