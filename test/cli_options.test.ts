@@ -102,7 +102,32 @@ cli("bash completion completes commands, options and contact names", async () =>
   assert.equal(complete(["chat", "contacts", ""]).slice(0, 3), ["add", "list", "rm"]);
 });
 
-cli("zsh and fish completion scripts name every command; an unknown shell is exit 2", async () => {
+const has = (shell: string) => spawnSync("sh", ["-c", `command -v ${shell}`]).status === 0;
+
+cli("fish completion, run in fish where it is installed: commands, contact names, the command's options", async () => {
+  if (!has("fish")) return;
+  const script = join(dir, "chat.fish");
+  writeFileSync(script, (await runChat(["completion", "fish"])).stdout);
+  const [cmd, pre] = chatCommand();
+  const shim = `function chat; ${[cmd, ...pre].map((w) => `'${w}'`).join(" ")} $argv; end`;
+  const complete = (line: string) => {
+    const r = spawnSync("fish", ["--no-config", "-c", `${shim}; source '${script}'; complete -C '${line}'`], { encoding: "utf8", env: { ...process.env, CHAT_STATE_DIR: stateDir } });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout.trim().split("\n").map((l) => l.split("\t")[0]);
+  };
+  assert.equal(complete("chat ta"), ["talk"]);
+  assert.ok(complete("chat send ").includes("carol"), "the contact the bash test added");
+  assert.not.ok(complete("chat keygen --").includes("--port"));
+});
+
+cli("zsh and fish completion scripts name every command (and parse, where the shells exist); an unknown shell is exit 2", async () => {
+  for (const shell of ["zsh", "fish"]) {
+    if (!has(shell)) continue;
+    const file = join(dir, `completion.${shell}`);
+    writeFileSync(file, (await runChat(["completion", shell])).stdout);
+    const check = spawnSync(shell, shell === "zsh" ? ["-n", file] : ["--no-execute", file], { encoding: "utf8" });
+    assert.is(check.status, 0, `${shell}: ${check.stderr}`);
+  }
   for (const shell of ["zsh", "fish"]) {
     const r = await runChat(["completion", shell]);
     assert.is(r.code, 0, r.stderr);

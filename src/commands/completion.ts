@@ -42,13 +42,19 @@ function zsh(): string {
   const cases = COMMANDS.map((c) => {
     const opts = [...c.options, ...COMMON].map((o) => {
       const desc = o.description.replace(/'/g, "'\\''").replace(/[[\]:]/g, " ");
-      return `'--${o.name}[${desc}]${o.value ? `:${o.value}:${o.file ? "_files" : " "}` : ""}'`;
+      // In an _arguments spec ":" separates fields: "IP:PORT" cannot be a message as it is.
+      return `'--${o.name}[${desc}]${o.value ? `:${o.value.replace(/:/g, "-")}:${o.file ? "_files" : " "}` : ""}'`;
     }).join(" ");
-    const first = c.verbs ? `'1:${c.name}:(${c.verbs.join(" ")})'` : takesName(c) ? `'1:contact:(\${(f)"$(${NAMES_CMD})"})'` : "";
+    const first = c.verbs ? `'1:${c.name}:(${c.verbs.join(" ")})'` : takesName(c) ? `'1:contact:_chat_contacts'` : "";
     return `    ${c.name}) _arguments ${opts} ${first} '*:: :_files' ;;`;
   }).join("\n");
   return `#compdef chat
 # zsh completion for chat: chat completion zsh > "\${fpath[1]}/_chat"
+_chat_contacts() {
+  local -a names
+  names=(\${(f)"$(${NAMES_CMD})"})
+  _describe 'contact' names
+}
 _chat() {
   local -a commands
   commands=(
@@ -69,12 +75,18 @@ compdef _chat chat
 }
 
 function fish(): string {
-  const lines = ["# fish completion for chat: chat completion fish > ~/.config/fish/completions/chat.fish", "complete -c chat -f"];
+  const lines = [
+    "# fish completion for chat: chat completion fish > ~/.config/fish/completions/chat.fish",
+    "function __chat_contacts",
+    `    ${NAMES_CMD}`,
+    "end",
+    "complete -c chat -f",
+  ];
   for (const c of COMMANDS) {
     lines.push(`complete -c chat -n __fish_use_subcommand -a ${c.name} -d ${quote(c.summary)}`);
     const when = `__fish_seen_subcommand_from ${c.name}`;
     if (c.verbs) lines.push(`complete -c chat -n '${when}' -a ${quote(c.verbs.join(" "))}`);
-    if (takesName(c)) lines.push(`complete -c chat -n '${when}' -a '(${NAMES_CMD})' -d contact`);
+    if (takesName(c)) lines.push(`complete -c chat -n '${when}' -a '(__chat_contacts)' -d contact`);
     for (const o of [...c.options, ...COMMON]) {
       lines.push(`complete -c chat -n '${when}' -l ${o.name}${o.value ? (o.file ? " -r -F" : " -r") : ""} -d ${quote(o.description)}`);
     }
