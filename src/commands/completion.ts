@@ -70,7 +70,8 @@ ${subs}
 ${cases}
   esac
 }
-compdef _chat chat
+# Autoloaded from fpath, this file is the body of _chat: complete now. Sourced, register it.
+if [[ "\${funcstack[1]}" == _chat ]]; then _chat "$@"; else compdef _chat chat; fi
 `;
 }
 
