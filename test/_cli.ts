@@ -51,7 +51,7 @@ export function errorOf(r: Ran): { code: string; message: string } {
 }
 
 /** Resolves with the first stdout JSON line of `child` that matches `pred`. */
-export function jsonLine(child: ChildProcess, pred: (j: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+export function jsonLine(child: ChildProcess, pred: (j: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   return textLine(child, (line) => {
     if (!line.startsWith("{")) return false;
     return pred(JSON.parse(line));
@@ -59,7 +59,7 @@ export function jsonLine(child: ChildProcess, pred: (j: Record<string, unknown>)
 }
 
 /** Resolves with the first stdout line of `child` that matches `pred`. */
-export function textLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+export function textLine(child: ChildProcess, pred: (line: string) => boolean, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = "";
     const timer = setTimeout(() => {

@@ -44,7 +44,7 @@ function openPane(args: string[], stdinFrom?: string): { name: string; exitFile:
 
 const screen = (pane: string) => tmux("capture-pane", "-p", "-t", `chat:${pane}`).stdout;
 
-async function waitScreen(pane: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+async function waitScreen(pane: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = screen(pane);
@@ -54,7 +54,7 @@ async function waitScreen(pane: string, pattern: RegExp, timeoutMs = 15_000): Pr
   }
 }
 
-async function exitCode(file: string, timeoutMs = 15_000): Promise<number> {
+async function exitCode(file: string, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(file) || readFileSync(file, "utf8") === "") {
     if (Date.now() > deadline) assert.unreachable(`no exit within ${timeoutMs} ms`);
@@ -72,7 +72,7 @@ function script(name: string, to: string): ChildProcess {
 talk.before(async () => {
   net = await createTestnet(12);
   env = { CHAT_BOOTSTRAP: net.bootstrap.map((a) => `${a.host}:${a.port}`).join(","), CHAT_STATE_DIR: join(dir, "state"), PASS: "open sesame" };
-  for (const name of ["alice", "bob", "sealed"]) {
+  for (const name of ["alice", "bob", "sealed", "carol", "dave"]) {
     const file = join(dir, `${name}.json`);
     const r = await runChat(["keygen", "--out", file, ...(name === "sealed" ? ["--passphrase-env", "PASS"] : [])], { env });
     ids[name] = { file, key: JSON.parse(r.stdout).publicKey };
@@ -122,6 +122,24 @@ talk("a conversation: typed lines are delivered and marked, arriving lines keep 
   assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!), { type: "closed", reason: "end of input" });
 });
 
+talk("two people, two terminals: each runs chat talk NAME and they talk both ways", async () => {
+  // Identities no earlier test announced: a restarted peer's old record would cost a handshake timeout.
+  const a = openPane(["talk", "dave", "--identity", ids["carol"]!.file]);
+  await waitScreen(a.name, /you are online/);
+  const b = openPane(["talk", "carol", "--identity", ids["dave"]!.file]);
+  await waitScreen(b.name, /carol is online/);
+  tmux("send-keys", "-t", `chat:${b.name}`, "hi carol, it's dave", "Enter");
+  await waitScreen(a.name, /\d\d:\d\d   dave: hi carol, it's dave/);
+  await waitScreen(b.name, /✓ you: hi carol, it's dave/);
+  tmux("send-keys", "-t", `chat:${a.name}`, "hello dave!", "Enter");
+  await waitScreen(b.name, /\d\d:\d\d   carol: hello dave!/);
+  await waitScreen(a.name, /✓ you: hello dave!/);
+  for (const pane of [a, b]) {
+    tmux("send-keys", "-t", `chat:${pane.name}`, "C-d");
+    assert.is(await exitCode(pane.exitFile), 0);
+  }
+});
+
 talk("a peer that is not online is said so, a message to it is marked failed, Ctrl-C leaves cleanly", async () => {
   const stranger = JSON.parse((await runChat(["keygen"])).stdout).publicKey as string;
   const pane = openPane(["talk", stranger, "--identity", ids["alice"]!.file]);
@@ -139,7 +157,7 @@ talk("a sealed identity asks its passphrase on the terminal while stdin carries 
   children.push(listen);
   listen.stdin!.end();
   await jsonLine(listen, (j) => j["type"] === "announced");
-  const got = jsonLine(listen, (j) => j["type"] === "message");
+  const got = jsonLine(listen, (j) => j["type"] === "message", 60_000);
   got.catch(() => {});
   const pane = openPane(["send", "bob", "--identity", ids["sealed"]!.file], "echo 'sealed hello'");
   await waitScreen(pane.name, /Passphrase:/);

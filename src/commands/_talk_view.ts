@@ -22,6 +22,7 @@ export class TerminalView implements TalkView {
   readonly #out = process.stdout;
   readonly #rl = createInterface({ input: process.stdin, output: process.stdout, prompt: PROMPT, terminal: true });
   readonly #shown = new Set<Outgoing>();
+  #announced = false;
 
   constructor(peerKey: string, peerName: string) {
     this.#peerKey = peerKey;
@@ -49,6 +50,10 @@ export class TerminalView implements TalkView {
       }
       case "listening":
         return void this.#print(`— you are ${e["publicKey"]}; talking to ${this.#peerName}. Enter sends, Ctrl-D or Ctrl-C leaves.`);
+      case "announced":
+        if (this.#announced) return;
+        this.#announced = true;
+        return void this.#print(`— you are online: your record is in the DHT (stored by ${e["stored"]} nodes)`);
       case "found":
         return void this.#print(`— ${this.#peerName} is online`);
       case "not-found":
