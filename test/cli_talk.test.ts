@@ -20,9 +20,15 @@ const children: ChildProcess[] = [];
 let panes = 0;
 
 const tmux = (...args: string[]) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+/** tmux leaves its socket file behind when the server is killed. */
+const socketFile = join(process.env["TMUX_TMPDIR"] ?? "/tmp", `tmux-${process.getuid!()}`, socket);
+function stopTmux(): void {
+  tmux("kill-server");
+  rmSync(socketFile, { force: true });
+}
 // Also when the run dies before `after`: a tmux server outlives its client.
 process.on("exit", () => {
-  tmux("kill-server");
+  stopTmux();
   for (const c of children) c.kill("SIGKILL");
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +87,7 @@ talk.before(async () => {
 });
 
 talk.after(() => {
-  tmux("kill-server");
+  stopTmux();
   for (const c of children) c.kill("SIGKILL");
   net.destroy();
   rmSync(dir, { recursive: true, force: true });
