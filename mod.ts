@@ -2,14 +2,17 @@
  * chat: serverless, end-to-end encrypted messaging. You are your public key; a blinded, encrypted
  * record in BitTorrent's Mainline DHT turns it into an address; Noise IK sessions carry messages.
  *
- * @example An echo bot
+ * @example An echo bot (examples/echo_bot.ts, run by the test suite)
  * ```ts
- * import { generateIdentity, Peer } from "chat";
+ * import { formatPublicKey, generateIdentity, Peer } from "mainline-chat";
  * const peer = await Peer.open({ identity: generateIdentity() });
  * await peer.bootstrap();                         // join the DHT (exit code 3 in the CLI if nobody answers)
  * await peer.keepAnnounced();                     // publish our record, and keep it fresh
  * console.log("talk to me:", peer.publicKey);
- * for await (const m of peer.messages()) await peer.reply(m.from, `echo: ${m.text}`);
+ * for await (const m of peer.messages()) {
+ *   // A sender that left makes its reply fail: log it, and go on with the others.
+ *   peer.reply(m.from, `echo: ${m.text}`).catch((e) => console.error(formatPublicKey(m.from), e.message));
+ * }
  * ```
  * @module
  */

@@ -247,9 +247,20 @@ export class Peer {
     }
   }
 
-  /** Replies to a peer on its current session (or its last known address). */
-  reply(publicKey: string | Uint8Array, text: string): Promise<Delivery> {
-    return this.sessions.reply(toKey(publicKey), text);
+  /**
+   * Replies to a peer: on its session while there is one, else as `send` does, by looking its key
+   * up (a `chat send` closes its session once its messages are acknowledged).
+   */
+  async reply(publicKey: string | Uint8Array, text: string): Promise<Delivery> {
+    const key = toKey(publicKey);
+    if (this.sessions.hasSession(key)) {
+      try {
+        return await this.sessions.reply(key, text);
+      } catch (err) {
+        if ((err as { reason?: string }).reason !== "SESSION_CLOSED") throw err;
+      }
+    }
+    return this.send(key, text);
   }
 
   /** Every message that arrives from now on, until `close()`; acked as it is taken (see SessionEndpoint). */

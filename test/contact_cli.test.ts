@@ -142,7 +142,8 @@ cli("bad input exits 2 before touching the network; no bootstrap node exits 3", 
   const dead = `127.0.0.1:${closed.address().port}`;
   closed.close();
   const cases: [string[], number, string][] = [
-    [["lookup", "not-a-key", "--bootstrap", dead], 2, "BAD_PUBLIC_KEY"],
+    [["lookup", "not/a/key", "--bootstrap", dead], 2, "BAD_PUBLIC_KEY"],
+    [["lookup", "nobody", "--bootstrap", dead], 2, "UNKNOWN_CONTACT"],
     [["lookup", "f".repeat(64), "--bootstrap", dead], 2, "BAD_PUBLIC_KEY"],
     [["announce", "--identity", me.file, "--address", "example.com:80", "--bootstrap", dead], 2, "BAD_ADDRESS"],
     [["announce", "--identity", me.file, "--address", "192.0.2.1", "--bootstrap", dead], 2, "BAD_ADDRESS"],

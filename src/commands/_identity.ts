@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { ReadStream, WriteStream } from "node:tty";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity, wipeIdentity } from "../crypto/identity.ts";
@@ -129,7 +130,7 @@ export function parseIdentityFile(text: string, source: string): IdentityFile {
 /** Loads an identity (`--identity FILE`, else CHAT_IDENTITY), opening a sealed secret with the passphrase. */
 export async function loadIdentity(path: string | undefined, opts: PassphraseSource = {}): Promise<Identity> {
   const file = path ?? process.env["CHAT_IDENTITY"];
-  if (file === undefined) {
+  if (file === undefined || file === "") {
     throw ChatError.input("NO_IDENTITY", "No identity given", "Pass --identity FILE (or set CHAT_IDENTITY); create one with `chat keygen --out FILE`");
   }
   const { text, source } = readIdentityText(file);
@@ -156,7 +157,7 @@ export async function openIdentityFile(file: IdentityFile, opts: PassphraseSourc
   return identity;
 }
 
-/** The passphrase: from the environment variable named by --passphrase-env, else a prompt on a TTY. */
+/** The passphrase: from the environment variable named by --passphrase-env, else a prompt on the terminal. */
 export async function readPassphrase(opts: PassphraseSource, confirm: boolean): Promise<string> {
   if (opts.passphraseEnv !== undefined) {
     const value = process.env[opts.passphraseEnv];
@@ -164,9 +165,6 @@ export async function readPassphrase(opts: PassphraseSource, confirm: boolean): 
       throw ChatError.input("NO_PASSPHRASE", `Environment variable "${opts.passphraseEnv}" is empty or not set`, "Export the passphrase in it, or drop --passphrase-env to be prompted");
     }
     return value;
-  }
-  if (!process.stdin.isTTY) {
-    throw ChatError.input("NO_PASSPHRASE", "A passphrase is needed and there is no terminal to ask for it", "Put it in an environment variable and pass --passphrase-env NAME");
   }
   const first = await prompt("Passphrase: ");
   if (!first) throw ChatError.input("NO_PASSPHRASE", "Empty passphrase");
@@ -176,19 +174,29 @@ export async function readPassphrase(opts: PassphraseSource, confirm: boolean): 
   return first;
 }
 
-/** Reads one line from the terminal without echoing it. */
+/**
+ * Reads one line from the controlling terminal (/dev/tty) without echoing it, as ssh and gpg do:
+ * stdin may be a pipe that carries the messages (`echo hi | chat send …`).
+ */
 function prompt(question: string): Promise<string> {
-  process.stderr.write(question);
-  const stdin = process.stdin;
-  stdin.setRawMode(true);
-  stdin.resume();
+  let fd: number;
+  try {
+    fd = openSync("/dev/tty", "r+");
+  } catch {
+    throw ChatError.input("NO_PASSPHRASE", "A passphrase is needed and there is no terminal to ask for it", "Put it in an environment variable and pass --passphrase-env NAME");
+  }
+  const input = new ReadStream(fd);
+  const output = new WriteStream(fd);
+  output.write(question);
+  input.setRawMode(true);
   let line = "";
   return new Promise((resolve, reject) => {
     const done = (err?: Error) => {
-      stdin.off("data", onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write("\n");
+      input.off("data", onData);
+      input.setRawMode(false);
+      output.write("\n");
+      input.destroy();
+      output.destroy();
       if (err) reject(err); else resolve(line);
     };
     const onData = (chunk: Buffer) => {
@@ -199,6 +207,6 @@ function prompt(question: string): Promise<string> {
         else line += ch;
       }
     };
-    stdin.on("data", onData);
+    input.on("data", onData);
   });
 }

@@ -2,6 +2,7 @@
 // answers) and the saved routing table, as the DHT commands do (_dht.ts).
 import { z } from "zod";
 import type { Address } from "../crypto/record.ts";
+import { Contacts, stateDirectory } from "../contacts.ts";
 import { Peer } from "../peer.ts";
 import { bootstrapList, DhtOptions, loadState, saveState } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
@@ -42,4 +43,14 @@ export async function openPeer(
     }
   }
   return peer;
+}
+
+/** The contacts of the state directory (`--state-dir`, CHAT_STATE_DIR, XDG). */
+export function contactsFor(stateDir: string | undefined): Contacts {
+  return new Contacts(stateDirectory(stateDir));
+}
+
+/** A PUBKEY argument: a public key, or the name of a contact. */
+export function resolveKey(text: string, stateDir: string | undefined): Uint8Array {
+  return contactsFor(stateDir).resolve(text);
 }

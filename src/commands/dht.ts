@@ -8,13 +8,14 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
-import { parsePublicKey, wipeIdentity } from "../crypto/identity.ts";
+import { wipeIdentity } from "../crypto/identity.ts";
 import { encode } from "../bencode.ts";
 import { bep44SignedBuffer, mutableTarget } from "../crypto/record.ts";
 import type { DhtNode } from "../dht/node.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, nodeJson, openNode, saveState, statsJson, valueJson, withTimeout } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
+import { resolveKey } from "./_peer.ts";
 import { parseHostPorts, print } from "./_io.ts";
 
 const Options = DhtOptions.extend({
@@ -67,7 +68,7 @@ async function findNode(node: DhtNode, arg: string | undefined): Promise<number>
 async function get(node: DhtNode, arg: string | undefined, opts: Options): Promise<number> {
   if (!arg) throw ChatError.input("USAGE", "dht get needs a target (40 hex) or a public key", USAGE);
   const salt = opts.salt === undefined ? undefined : utf8.encode(opts.salt);
-  const target = /^[0-9a-fA-F]{40}$/.test(arg) ? hexToBytes(arg.toLowerCase()) : mutableTarget(parsePublicKey(arg), salt);
+  const target = /^[0-9a-fA-F]{40}$/.test(arg) ? hexToBytes(arg.toLowerCase()) : mutableTarget(resolveKey(arg, opts.stateDir), salt);
   await node.bootstrap();
   const res = await node.get(target, salt ? { salt } : {});
   const item = res.item;

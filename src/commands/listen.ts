@@ -1,22 +1,25 @@
-// `chat listen`: bind, announce and keep the record fresh, accept sessions, print NDJSON events.
+// `chat listen`: bind, announce and keep the record fresh (through relays behind NAT, PROTOCOL
+// §9), accept sessions, print NDJSON events.
 import { z } from "zod";
-import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
+import { messageJson } from "./_events.ts";
 import { log, onSignal, parseHostPorts, print, printed } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
-import { openPeer, PeerOptions } from "./_peer.ts";
+import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
+import { IdentityWatch } from "./_watch.ts";
 
 const Options = PeerOptions.extend({
   count: z.coerce.number().int().positive().optional(),
-  address: z.union([z.coerce.string(), z.array(z.coerce.string())]).optional(),
-  relay: z.coerce.string().optional(),
+  address: z.array(z.string()).optional(),
+  relay: z.string().optional(),
   keepalive: z.coerce.number().positive().max(3600).optional(),
 });
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
   const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
+  const contacts = contactsFor(opts.stateDir);
   const relays = relayList(opts.relay);
   const peer = await openPeer(opts, { ...(relays ? { relays } : {}), ...(opts.keepalive ? { keepalive: opts.keepalive * 1000 } : {}) });
   const stop = onSignal();
@@ -24,11 +27,16 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
   // A message is acked when the loop asks for the next one, after its line reached stdout: a
   // reader that does not read fills a bounded queue, then senders see failures, never lost acks.
   const messages = peer.messages({ ack: "next" });
+  const watch = new IdentityWatch(peer, print);
   let writing = Promise.resolve();
   let reason = "count";
   try {
     print({ type: "listening", publicKey: peer.publicKey, address: formatAddress(peer.address()), node: peer.dht.stats().id });
-    const onAnnounce = (r: AnnounceResult) => print(announcedJson(r));
+    await watch.beforeAnnounce();
+    const onAnnounce = (r: AnnounceResult) => {
+      print(announcedJson(r));
+      watch.announced(r);
+    };
     await peer.keepAnnounced({
       ...(addresses ? { addresses } : {}),
       onAnnounce,
@@ -43,11 +51,12 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
     });
     let received = 0;
     for await (const m of messages) {
-      writing = printed({ type: "message", from: formatPublicKey(m.from), id: m.id, text: m.text, sentAt: m.sentAt, receivedAt: m.receivedAt, path: m.path });
+      writing = printed(messageJson(m, contacts.nameOf(m.from)));
       await writing;
       if (opts.count !== undefined && ++received >= opts.count) break;
     }
   } finally {
+    watch.stop();
     stop.off();
     peer.close();
   }

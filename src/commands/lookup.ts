@@ -1,10 +1,10 @@
 // `chat lookup PUBKEY`: the private DHT lookup of a contact record. Prints {"found":true,
 // "addresses":[…],…}, or {"found":false,…} and exits 1 when no valid record exists.
-import { parsePublicKey } from "../crypto/identity.ts";
 import { formatAddress, lookup, type LookupResult } from "../contact.ts";
 import { ChatError } from "../errors.ts";
 import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
 import { log, print } from "./_io.ts";
+import { resolveKey } from "./_peer.ts";
 
 function resultJson(r: LookupResult) {
   const stats = { queried: r.queried, ms: Math.round(r.ms), rejected: r.rejected };
@@ -19,7 +19,7 @@ export async function run(args: string[], raw: Record<string, unknown>): Promise
   const opts = DhtOptions.parse(raw);
   const [text] = args;
   if (text === undefined) throw ChatError.input("USAGE", "lookup needs a public key", "Usage: chat lookup PUBKEY");
-  const publicKey = parsePublicKey(text);
+  const publicKey = resolveKey(text, opts.stateDir);
   // A one-shot client: BEP 43 read-only, so no routing table keeps it once it is gone.
   const node = await openNode(opts, true);
   try {
