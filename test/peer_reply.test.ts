@@ -27,23 +27,27 @@ reply("a sender that closed its session but is announced gets the reply through 
   const [bot, user] = [await open(), await open()];
   await Promise.all([bot.keepAnnounced(), user.keepAnnounced()]);
   const botInbox = bot.messages(), userInbox = user.messages();
+  // A message is acked when the application takes it: read while sending.
+  const next = botInbox.next();
   await user.send(bot.publicKey, "ping");
-  const got = (await botInbox.next()).value!;
+  const got = (await next).value!;
   user.sessions.closeSession(bot.identity.publicKey);
   // The close frame reaches the bot: its session with the user is gone.
   for (let i = 0; i < 50 && bot.sessions.hasSession(user.identity.publicKey); i++) await new Promise((r) => setTimeout(r, 20));
   assert.not.ok(bot.sessions.hasSession(user.identity.publicKey));
+  const pong = userInbox.next();
   const delivery = await bot.reply(got.from, "pong");
   assert.type(delivery.rttMs, "number");
-  assert.is((await userInbox.next()).value?.text, "pong");
+  assert.is((await pong).value?.text, "pong");
 });
 
 reply("a sender that left and never announced: the reply fails with NOT_FOUND, nothing else breaks", async () => {
   const [bot, user] = [await open(), await open()];
   await bot.keepAnnounced();
   const botInbox = bot.messages();
+  const next = botInbox.next();
   await user.send(bot.publicKey, "hello");
-  const got = (await botInbox.next()).value!;
+  const got = (await next).value!;
   user.close();
   for (let i = 0; i < 50 && bot.sessions.hasSession(user.identity.publicKey); i++) await new Promise((r) => setTimeout(r, 20));
   const err = await bot.reply(got.from, "anyone?").then(() => null, (e) => e);
@@ -51,10 +55,12 @@ reply("a sender that left and never announced: the reply fails with NOT_FOUND, n
   // The bot still answers others.
   const other = await open();
   const otherInbox = other.messages();
+  const asked = botInbox.next();
   await other.send(bot.publicKey, "still there?");
-  const m = (await botInbox.next()).value!;
+  const m = (await asked).value!;
+  const answer = otherInbox.next();
   await bot.reply(m.from, "yes");
-  assert.is((await otherInbox.next()).value?.text, "yes");
+  assert.is((await answer).value?.text, "yes");
 });
 
 reply.run();

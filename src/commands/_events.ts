@@ -8,8 +8,9 @@ export function messageJson(m: IncomingMessage, name: string | undefined) {
 }
 
 /**
- * A message that was not delivered. The time it took is measured here, and the message says it:
- * a record with several stale addresses costs one handshake timeout per address, not one in all.
+ * A message that was not delivered. The time it took is measured here, and the message says it
+ * (one handshake goes to every address and relay at once, but a lookup's later record may get a
+ * second one).
  */
 export function failedJson(err: unknown, to: Uint8Array, ms: number) {
   const e = err as { code?: string; reason?: string; message?: string; messageId?: Uint8Array };
