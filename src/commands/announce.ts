@@ -48,7 +48,7 @@ export function parseAddresses(raw: string | string[]): Address[] {
 
 /** The `announced` event, as `chat announce` and `chat listen` print it. */
 export function announcedJson(r: AnnounceResult) {
-  return { type: "announced", ...r, addresses: r.addresses.map(formatAddress), ms: Math.round(r.ms) };
+  return { type: "announced", ...r, addresses: r.addresses.map(formatAddress), relays: r.relays.map(formatAddress), ms: Math.round(r.ms) };
 }
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<number> {
