@@ -1,7 +1,7 @@
 // BEP 44 items: checks of puts and of answers. Targets and the signed buffer are the crypto
 // layer's (src/crypto/record.ts: a contact record is a BEP 44 item too).
 import { type BInput, type BValue, encode } from "../bencode.ts";
-import { verify } from "../crypto/blind.ts";
+import { verify, verifyAsync } from "../crypto/blind.ts";
 import { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
 import { equal } from "./rpc.ts";
@@ -37,6 +37,16 @@ export function verifyItem(item: { k: Uint8Array; sig: Uint8Array; seq: number |
   if (item.k.length !== KEY_LENGTH || item.sig.length !== SIG_LENGTH) return false;
   try {
     return verify(item.sig, bep44SignedBuffer({ seq: item.seq, v: item.raw, salt: item.salt }), item.k);
+  } catch {
+    return false; // remote bytes: never an exception
+  }
+}
+
+/** {@link verifyItem} by the platform's Ed25519 where it has one (same answers, several times faster). */
+export async function verifyItemAsync(item: { k: Uint8Array; sig: Uint8Array; seq: number | bigint; raw: Uint8Array; salt?: Uint8Array | undefined }): Promise<boolean> {
+  if (item.k.length !== KEY_LENGTH || item.sig.length !== SIG_LENGTH) return false;
+  try {
+    return await verifyAsync(item.sig, bep44SignedBuffer({ seq: item.seq, v: item.raw, salt: item.salt }), item.k);
   } catch {
     return false; // remote bytes: never an exception
   }

@@ -1,15 +1,21 @@
-// The iterative lookup (BEP 5, Kademlia): α queries in flight toward the closest known nodes,
-// ending as soon as the k closest nodes that answer have all answered.
+// The iterative lookup (BEP 5, Kademlia): queries toward the closest known nodes, ending as soon
+// as the k closest nodes that answer have all answered.
 //
-// A query still unanswered after a short while (4 round-trip times seen so far, at most
-// `slowAfter`) is "slow": it frees its α slot, as libtorrent's short timeout does. Twice that long
-// and it is "late": the lookup stops waiting for it and it no longer counts among the k closest
-// unless it answers. A lost datagram or a departed node then costs an extra query and a few
-// round trips instead of a full timeout.
+// "continuous" (the default) works as libtorrent's traversal with aggressive lookups does: every
+// answer starts the next query at once, and α counts only queries in flight to nodes among the k
+// closest candidates, so a query to a node that a closer answer pushed out of the k frees its slot.
+// A query unanswered past the node's short timeout (rtt.ts: SRTT + 4·RTTVAR, at most `slowAfter`)
+// is "slow": it frees its slot too. Twice that long and it is "late": the lookup stops waiting
+// for it and it no longer counts among the k closest unless it answers. A lost datagram or a dead
+// contact then costs an extra query and about one round trip instead of a full timeout.
+//
+// "rounds" is textbook Kademlia (Maymounkov & Mazières §2.3): α queries, wait until each answered
+// or timed out, then the next α. It is kept for the simulator's side-by-side benchmark.
 import type { BDict } from "../bencode.ts";
 import { decodeNodes, type NodeInfo } from "./krpc.ts";
 import type { Reply } from "./rpc.ts";
 import { bytesKey } from "./store.ts";
+import { RttEstimator } from "./rtt.ts";
 import { compareDistance } from "./table.ts";
 import { type Address, addressKey, type Clock } from "./transport.ts";
 
@@ -46,10 +52,16 @@ export interface LookupOptions {
   self: Uint8Array;
   k: number;
   alpha: number;
+  /** The most a query waits before it is slow (continuous mode). */
   slowAfter: number;
+  /** Round trips seen by this node so far (default: a fresh estimator for this lookup). */
+  rtt?: RttEstimator;
+  mode?: LookupMode;
   /** Sees every answer; returning true ends the lookup at once. */
   onReply?: (reply: Reply, node: NodeInfo) => boolean | void;
 }
+
+export type LookupMode = "continuous" | "rounds";
 
 export type QueryFn = (to: Address, q: string, a: BDict, expect: Uint8Array | undefined) => Promise<Reply>;
 
@@ -59,14 +71,14 @@ interface Candidate {
   node: NodeInfo;
   state: number;
   hop: number;
+  /** In flight past the short timeout (holds no α slot), or past twice that (no longer awaited). */
+  slow: boolean;
   late: boolean;
   reply: Reply | null;
 }
 
 /** How many candidates a lookup remembers: enough to route around many dead nodes. */
 const MAX_CANDIDATES = 64;
-/** The floor of the adaptive slow threshold (ms). */
-const MIN_SLOW = 20;
 
 export function lookup(query: QueryFn, clock: Clock, opts: LookupOptions): Promise<LookupResult> {
   return new Promise((resolve) => new Lookup(query, clock, opts, resolve).start());
@@ -83,10 +95,10 @@ class Lookup {
   private readonly _asked = new Set<string>();
   private readonly _inflight = new Set<{ timer: unknown }>();
   private readonly _start: number;
-  /** Queries in flight, and those of them not yet slow (they hold an α slot). */
+  private readonly _rtt: RttEstimator;
+  private readonly _rounds: boolean;
+  /** Queries in flight (late ones included). */
   private _pending = 0;
-  private _active = 0;
-  private _maxRtt = 0;
   private _done = false;
   private readonly _stats: LookupStats = { queries: 0, responses: 0, failures: 0, rounds: 0, ms: 0 };
 
@@ -96,6 +108,8 @@ class Lookup {
     this._o = opts;
     this._resolve = resolve;
     this._start = clock.now();
+    this._rtt = opts.rtt ?? new RttEstimator();
+    this._rounds = opts.mode === "rounds";
   }
 
   start(): void {
@@ -118,7 +132,7 @@ class Lookup {
       if (compareDistance(list[mid]!.node.id, node.id, target) < 0) lo = mid + 1;
       else hi = mid;
     }
-    const c: Candidate = { node, state: NEW, hop, late: false, reply: null };
+    const c: Candidate = { node, state: NEW, hop, slow: false, late: false, reply: null };
     this._ids.set(key, c);
     list.splice(lo, 0, c);
     if (list.length > MAX_CANDIDATES) {
@@ -129,14 +143,19 @@ class Lookup {
   }
 
   /**
-   * Queries the closest candidates while fewer than α are active, then checks the end: the k
-   * closest candidates that have not failed nor gone late have all answered; or fewer exist and
-   * nothing is in flight any more (a late answer still counts then: results never fall short of
-   * k because the machine was slow).
+   * Starts queries, then checks the end: the k closest candidates that have not failed nor gone
+   * late have all answered; or fewer exist and nothing is in flight any more (a late answer still
+   * counts then: results never fall short of k because the machine was slow).
+   *
+   * Continuous: while fewer than α queries to the k closest candidates are in flight and not slow,
+   * the closest unasked candidate is queried. Rounds: only once nothing is in flight, the α
+   * closest unasked candidates among the k closest are queried together.
    */
   private _step(): void {
     if (this._done) return;
+    const roundOpen = this._rounds && this._pending > 0;
     let considered = 0;
+    let active = 0;
     let waiting = false;
     for (const c of this._list) {
       if (considered >= this._o.k) break;
@@ -146,7 +165,12 @@ class Lookup {
       considered++;
       if (c.state === ANSWERED) continue;
       waiting = true;
-      if (c.state === NEW && this._active < this._o.alpha) this._send(c.node, c.node.id, c.hop, c);
+      if (c.state === ASKING) {
+        if (!c.slow) active++;
+      } else if (!roundOpen && active < this._o.alpha) {
+        active++;
+        this._send(c.node, c.node.id, c.hop, c);
+      }
     }
     if (!waiting && (considered >= this._o.k || this._pending === 0)) this._finish();
   }
@@ -155,28 +179,27 @@ class Lookup {
   private _send(to: Address, expect: Uint8Array | undefined, hop: number, c: Candidate | null): void {
     this._asked.add(addressKey(to));
     if (c) c.state = ASKING;
-    this._active++;
     this._pending++;
     this._stats.queries++;
     this._stats.rounds = Math.max(this._stats.rounds, hop + 1);
-    const patience = this._stats.responses ? Math.min(this._o.slowAfter, Math.max(MIN_SLOW, 4 * this._maxRtt)) : this._o.slowAfter;
-    const q = { slow: false, timer: null as unknown };
-    const onLate = () => {
-      if (c) c.late = true;
-      this._step();
-    };
-    const onSlow = () => {
-      q.slow = true;
-      this._active--;
-      q.timer = this._clock.setTimeout(onLate, patience);
-      this._step();
-    };
-    q.timer = this._clock.setTimeout(onSlow, patience);
+    const q = { timer: null as unknown };
+    if (!this._rounds) {
+      // Textbook rounds wait for the RPC timeout; continuous lookups move on after the short one.
+      const patience = this._rtt.slowAfter(this._o.slowAfter);
+      const onLate = () => {
+        if (c) c.late = true;
+        this._step();
+      };
+      q.timer = this._clock.setTimeout(() => {
+        if (c) c.slow = true;
+        q.timer = this._clock.setTimeout(onLate, patience);
+        this._step();
+      }, patience);
+    }
     this._inflight.add(q);
     const settle = (reply: Reply | null) => {
       this._clock.clearTimeout(q.timer);
       this._inflight.delete(q);
-      if (!q.slow) this._active--;
       this._pending--;
       if (this._done) return;
       if (!reply) {
@@ -185,7 +208,7 @@ class Lookup {
         return this._step();
       }
       this._stats.responses++;
-      this._maxRtt = Math.max(this._maxRtt, reply.rtt);
+      this._rtt.sample(reply.rtt);
       const node = c?.node ?? { id: reply.id, host: to.host, port: to.port };
       const answered = c ?? this._bootstrapCandidate(node, hop);
       if (answered) {

@@ -14,10 +14,11 @@ import {
   TOKEN_LENGTH, TOKEN_ROTATE,
 } from "./constants.ts";
 import { immutableTarget, mutableTarget } from "../crypto/record.ts";
-import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
+import { checkPutItem, type Item, type PutItem, verifyItem, verifyItemAsync } from "./item.ts";
 import { decodeAddress, encodeAddress, encodeNodes, encodeResponse, isId, type Message, type NodeInfo, parseMessage } from "./krpc.ts";
-import { lookup, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
+import { lookup, type LookupMode, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
 import { RateLimiter, sourceKey } from "./ratelimit.ts";
+import { RttEstimator } from "./rtt.ts";
 import { equal, QueryError, type Reply, Rpc } from "./rpc.ts";
 import { bytesKey, Store } from "./store.ts";
 import { type Contact, RoutingTable } from "./table.ts";
@@ -37,6 +38,8 @@ export interface DhtOptions {
   /** Query timeout, and when a lookup stops waiting for a slow answer (ms). */
   timeout?: number;
   slowAfter?: number;
+  /** How lookups pace their queries (lookup.ts); "rounds" only for comparisons. */
+  lookup?: LookupMode;
   maxInflight?: number;
   limits?: Partial<Limits>;
   /** Periodic bucket refresh and storage expiry (default true). */
@@ -133,6 +136,9 @@ export class DhtNode {
   private _resolved: Address[] | null = null;
   private readonly _resolve: (host: string) => Promise<string>;
   private readonly _slowAfter: number;
+  private readonly _lookupMode: LookupMode;
+  /** Round trips of our lookups' answers: each lookup's short timeout starts from them. */
+  private readonly _rtt = new RttEstimator();
   private readonly _votes = new Map<string, Address>();
   private readonly _pinging = new Set<string>();
   private _secrets: { epoch: number; current: Uint8Array; previous: Uint8Array } | null = null;
@@ -156,6 +162,7 @@ export class DhtNode {
       readOnly: opts.readOnly ?? false,
     });
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
+    this._lookupMode = opts.lookup ?? "continuous";
     this.table = new RoutingTable(this.id, this.k);
     this.table.onStale = (stale, candidate) => this._pingStale(stale, candidate);
     this._queryLimit = new RateLimiter(this._limits.queryBurst, this._limits.queryRate, this._limits.sources);
@@ -411,6 +418,7 @@ export class DhtNode {
     }
     return lookup((to, q2, a2, expect) => this._query(to, q2, a2, expect), this.clock, {
       target, q, a, seeds, unknown, self: this.id, k: this.k, alpha: this.alpha, slowAfter: this._slowAfter,
+      rtt: this._rtt, mode: this._lookupMode,
       ...(onReply ? { onReply } : {}),
     });
   }
@@ -510,7 +518,17 @@ export class DhtNode {
     let best: Item | null = null;
     let from: NodeInfo[] = [];
     let rejected = 0;
-    const valid = new Set<string>();
+    const keep = (item: Item, node: NodeInfo) => {
+      if (best && sameItem(item, best)) from.push(node);
+      else if (!best || (item.seq !== undefined && best.seq !== undefined && item.seq > best.seq)) {
+        best = item;
+        from = [node];
+      }
+    };
+    // The same signed item comes back from many nodes: each distinct one is checked once, by the
+    // platform's Ed25519 (verifyItemAsync), while the lookup goes on; its answers wait for it.
+    const checks = new Map<string, Promise<boolean>>();
+    const pending: Promise<void>[] = [];
     const a: BDict = { target, seq: opts.seq };
     const res = await this._lookup(target, "get", a, (reply, node) => {
       const item = parseItem(reply.r, opts.salt);
@@ -519,21 +537,25 @@ export class DhtNode {
         from.push(node);
         return stopOnImmutable && item.seq === undefined;
       }
-      // The same signed item comes back from many nodes: verify each distinct one once.
-      const key = item.sig ? `${bytesKey(item.sig)}:${item.seq}:${bytesKey(item.raw)}` : "";
-      if (!valid.has(key)) {
+      if (item.seq === undefined) {
+        // Immutable: one SHA-1, checked at once so that the lookup can end on the first valid value.
         if (!validItem(item, target) || (opts.validate && !opts.validate(item))) {
           rejected++;
           return;
         }
-        if (key) valid.add(key);
+        keep(item, node);
+        return stopOnImmutable;
       }
-      if (!best || (item.seq !== undefined && best.seq !== undefined && item.seq > best.seq)) {
-        best = item;
-        from = [node];
+      const key = `${bytesKey(item.sig!)}:${item.seq}:${bytesKey(item.raw)}`;
+      let check = checks.get(key);
+      if (!check) {
+        check = validMutable(item, target).then((ok) => ok && (!opts.validate || opts.validate(item)));
+        checks.set(key, check);
+        this.clock.hold?.(check);
       }
-      return stopOnImmutable && item.seq === undefined;
+      pending.push(check.then((ok) => (ok ? keep(item, node) : void rejected++)));
     });
+    await Promise.all(pending);
     return {
       target, item: best, from, nodes: res.closest.map((r) => r.node), rejected, stats: res.stats, responders: res.closest,
     };
@@ -663,10 +685,15 @@ function parseItem(r: BDict, salt: Uint8Array | undefined): Item | null {
   return { v, raw, k, sig, seq, ...(salt?.length ? { salt } : {}) };
 }
 
-/** BEP 44: the key (and salt) or the value hashes to the target, and a mutable item's signature verifies. */
+/** BEP 44: an immutable value hashes to the target. */
 function validItem(item: Item, target: Uint8Array): boolean {
-  if (!item.k || !item.sig || item.seq === undefined) return equal(immutableTarget(item.raw), target);
-  return equal(mutableTarget(item.k, item.salt), target) && verifyItem({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
+  return equal(immutableTarget(item.raw), target);
+}
+
+/** BEP 44: a mutable item's key (and salt) hashes to the target, and its signature verifies. */
+async function validMutable(item: Item, target: Uint8Array): Promise<boolean> {
+  if (!item.k || !item.sig || item.seq === undefined || !equal(mutableTarget(item.k, item.salt), target)) return false;
+  return verifyItemAsync({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
 }
 
 function sameItem(a: Item, b: Item): boolean {
