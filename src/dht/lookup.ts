@@ -5,8 +5,10 @@
 // answer starts the next query at once, and α counts only queries in flight to nodes among the k
 // closest candidates, so a query to a node that a closer answer pushed out of the k frees its slot.
 // A query unanswered past the node's short timeout (rtt.ts: SRTT + 4·RTTVAR, at most `slowAfter`)
-// is "slow": it frees its slot too. Twice that long and it is "late": the lookup stops waiting
-// for it and it no longer counts among the k closest unless it answers. A lost datagram or a dead
+// is "late": it frees its slot, the lookup stops waiting for it, and it no longer counts among the
+// k closest unless it answers. The estimate covers nearly every live node's round trip, so
+// waiting longer would mostly wait for the dead (30 % of contacts on Mainline); a lost datagram or
+// a departed node costs an extra query and about one round trip instead of a full timeout. A lost datagram or a dead
 // contact then costs an extra query and about one round trip instead of a full timeout.
 //
 // "rounds" is textbook Kademlia (Maymounkov & Mazières §2.3): α queries, wait until each answered
@@ -52,7 +54,7 @@ export interface LookupOptions {
   self: Uint8Array;
   k: number;
   alpha: number;
-  /** The most a query waits before it is slow (continuous mode). */
+  /** The most a query is awaited before it is late (continuous mode). */
   slowAfter: number;
   /** Round trips seen by this node so far (default: a fresh estimator for this lookup). */
   rtt?: RttEstimator;
@@ -71,8 +73,7 @@ interface Candidate {
   node: NodeInfo;
   state: number;
   hop: number;
-  /** In flight past the short timeout (holds no α slot), or past twice that (no longer awaited). */
-  slow: boolean;
+  /** In flight past the short timeout: holds no α slot, no longer awaited. */
   late: boolean;
   reply: Reply | null;
 }
@@ -132,7 +133,7 @@ class Lookup {
       if (compareDistance(list[mid]!.node.id, node.id, target) < 0) lo = mid + 1;
       else hi = mid;
     }
-    const c: Candidate = { node, state: NEW, hop, slow: false, late: false, reply: null };
+    const c: Candidate = { node, state: NEW, hop, late: false, reply: null };
     this._ids.set(key, c);
     list.splice(lo, 0, c);
     if (list.length > MAX_CANDIDATES) {
@@ -147,7 +148,7 @@ class Lookup {
    * late have all answered; or fewer exist and nothing is in flight any more (a late answer still
    * counts then: results never fall short of k because the machine was slow).
    *
-   * Continuous: while fewer than α queries to the k closest candidates are in flight and not slow,
+   * Continuous: while fewer than α queries to the k closest candidates are in flight and not late,
    * the closest unasked candidate is queried. Rounds: only once nothing is in flight, the α
    * closest unasked candidates among the k closest are queried together.
    */
@@ -165,9 +166,8 @@ class Lookup {
       considered++;
       if (c.state === ANSWERED) continue;
       waiting = true;
-      if (c.state === ASKING) {
-        if (!c.slow) active++;
-      } else if (!roundOpen && active < this._o.alpha) {
+      if (c.state === ASKING) active++;
+      else if (!roundOpen && active < this._o.alpha) {
         active++;
         this._send(c.node, c.node.id, c.hop, c);
       }
@@ -185,16 +185,10 @@ class Lookup {
     const q = { timer: null as unknown };
     if (!this._rounds) {
       // Textbook rounds wait for the RPC timeout; continuous lookups move on after the short one.
-      const patience = this._rtt.slowAfter(this._o.slowAfter);
-      const onLate = () => {
+      q.timer = this._clock.setTimeout(() => {
         if (c) c.late = true;
         this._step();
-      };
-      q.timer = this._clock.setTimeout(() => {
-        if (c) c.slow = true;
-        q.timer = this._clock.setTimeout(onLate, patience);
-        this._step();
-      }, patience);
+      }, this._rtt.slowAfter(this._o.slowAfter));
     }
     this._inflight.add(q);
     const settle = (reply: Reply | null) => {
