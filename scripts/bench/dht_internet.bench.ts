@@ -10,6 +10,7 @@
 // network, and virtual time does not depend on how many run at once).
 // Run: node dist/scripts/bench/dht_internet.bench.js   or   deno run -A scripts/bench/dht_internet.bench.ts
 // CHAT_BENCH_QUICK=1: 5,000 nodes and 100 gets (a smoke test of the script itself).
+// CHAT_BENCH_MODES=rounds or =continuous: one of the two only.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -19,12 +20,14 @@ import type { PutItem } from "../../src/dht/item.ts";
 import type { LookupMode } from "../../src/dht/lookup.ts";
 import { seededRandom } from "../../src/dht/sim.ts";
 import { createInternetSim, INTERNET } from "../../src/dht/sim_internet.ts";
-import { fmt, log, median, pct, seedOf, value } from "./_common.ts";
+import { fmt, log, median, pct, value } from "./_common.ts";
 
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
 const NODES = quick ? 5_000 : 100_000;
 const GETS = quick ? 100 : 1_000;
 const BATCH = 50;
+/** CHAT_BENCH_MODES=continuous runs one pacing only (e.g. to time an older build alone). */
+const MODES = (process.env["CHAT_BENCH_MODES"]?.split(",") ?? ["rounds", "continuous"]) as LookupMode[];
 
 interface ModeRun { first: number[]; end: number[]; queries: number[]; found: number; setupS: number; runS: number }
 
@@ -35,10 +38,13 @@ function gc(): void {
   } catch { /* no explicit GC on this runtime */ }
 }
 
+/** A distinct key per record (the shared seedOf repeats after 256). */
+const keySeed = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (j < 4 ? (i >>> (8 * j)) & 255 : j));
+
 function signedItems(): PutItem[] {
   return Array.from({ length: GETS }, (_, i) => {
     const v = value(i);
-    return { k: ed25519.getPublicKey(seedOf(i)), seq: 1, v, sig: ed25519.sign(bep44SignedBuffer({ seq: 1, v: encode(v) }), seedOf(i)) };
+    return { k: ed25519.getPublicKey(keySeed(i)), seq: 1, v, sig: ed25519.sign(bep44SignedBuffer({ seq: 1, v: encode(v) }), keySeed(i)) };
   });
 }
 
@@ -78,7 +84,7 @@ async function runMode(mode: LookupMode, items: PutItem[]): Promise<ModeRun> {
 const runtime = "Deno" in globalThis ? `Deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno!.version.deno}` : `Node ${process.versions.node}`;
 const items = signedItems();
 const results: [string, ModeRun][] = [];
-for (const mode of ["rounds", "continuous"] as const) {
+for (const mode of MODES) {
   log(`simulated internet, ${NODES} nodes, ${mode} lookups`);
   results.push([mode === "rounds" ? "α = 3 in rounds (textbook Kademlia)" : "continuous (α = 3 among the k closest, short timeout)", await runMode(mode, items)]);
 }
