@@ -14,7 +14,7 @@ import {
   TOKEN_LENGTH, TOKEN_ROTATE,
 } from "./constants.ts";
 import { immutableTarget, mutableTarget } from "../crypto/record.ts";
-import { checkPutItem, type Item, type PutItem, verifyItem, verifyItemAsync } from "./item.ts";
+import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
 import { decodeAddress, encodeAddress, encodeNodes, encodeResponse, isId, type Message, type NodeInfo, parseMessage } from "./krpc.ts";
 import { lookup, type LookupMode, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
 import { RateLimiter, sourceKey } from "./ratelimit.ts";
@@ -518,17 +518,7 @@ export class DhtNode {
     let best: Item | null = null;
     let from: NodeInfo[] = [];
     let rejected = 0;
-    const keep = (item: Item, node: NodeInfo) => {
-      if (best && sameItem(item, best)) from.push(node);
-      else if (!best || (item.seq !== undefined && best.seq !== undefined && item.seq > best.seq)) {
-        best = item;
-        from = [node];
-      }
-    };
-    // The same signed item comes back from many nodes: each distinct one is checked once, by the
-    // platform's Ed25519 (verifyItemAsync), while the lookup goes on; its answers wait for it.
-    const checks = new Map<string, Promise<boolean>>();
-    const pending: Promise<void>[] = [];
+    const valid = new Set<string>();
     const a: BDict = { target, seq: opts.seq };
     const res = await this._lookup(target, "get", a, (reply, node) => {
       const item = parseItem(reply.r, opts.salt);
@@ -537,25 +527,21 @@ export class DhtNode {
         from.push(node);
         return stopOnImmutable && item.seq === undefined;
       }
-      if (item.seq === undefined) {
-        // Immutable: one SHA-1, checked at once so that the lookup can end on the first valid value.
+      // The same signed item comes back from many nodes: verify each distinct one once.
+      const key = item.sig ? `${bytesKey(item.sig)}:${item.seq}:${bytesKey(item.raw)}` : "";
+      if (!valid.has(key)) {
         if (!validItem(item, target) || (opts.validate && !opts.validate(item))) {
           rejected++;
           return;
         }
-        keep(item, node);
-        return stopOnImmutable;
+        if (key) valid.add(key);
       }
-      const key = `${bytesKey(item.sig!)}:${item.seq}:${bytesKey(item.raw)}`;
-      let check = checks.get(key);
-      if (!check) {
-        check = validMutable(item, target).then((ok) => ok && (!opts.validate || opts.validate(item)));
-        checks.set(key, check);
-        this.clock.hold?.(check);
+      if (!best || (item.seq !== undefined && best.seq !== undefined && item.seq > best.seq)) {
+        best = item;
+        from = [node];
       }
-      pending.push(check.then((ok) => (ok ? keep(item, node) : void rejected++)));
+      return stopOnImmutable && item.seq === undefined;
     });
-    await Promise.all(pending);
     return {
       target, item: best, from, nodes: res.closest.map((r) => r.node), rejected, stats: res.stats, responders: res.closest,
     };
@@ -685,15 +671,10 @@ function parseItem(r: BDict, salt: Uint8Array | undefined): Item | null {
   return { v, raw, k, sig, seq, ...(salt?.length ? { salt } : {}) };
 }
 
-/** BEP 44: an immutable value hashes to the target. */
+/** BEP 44: the key (and salt) or the value hashes to the target, and a mutable item's signature verifies. */
 function validItem(item: Item, target: Uint8Array): boolean {
-  return equal(immutableTarget(item.raw), target);
-}
-
-/** BEP 44: a mutable item's key (and salt) hashes to the target, and its signature verifies. */
-async function validMutable(item: Item, target: Uint8Array): Promise<boolean> {
-  if (!item.k || !item.sig || item.seq === undefined || !equal(mutableTarget(item.k, item.salt), target)) return false;
-  return verifyItemAsync({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
+  if (!item.k || !item.sig || item.seq === undefined) return equal(immutableTarget(item.raw), target);
+  return equal(mutableTarget(item.k, item.salt), target) && verifyItem({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
 }
 
 function sameItem(a: Item, b: Item): boolean {

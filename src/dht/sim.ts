@@ -29,8 +29,6 @@ export class VirtualClock implements Clock {
   private _now = 0;
   private _seq = 0;
   private readonly _heap: Timer[] = [];
-  /** Real work held (see Clock.hold): time stands still until it settles. */
-  private readonly _held = new Set<Promise<void>>();
 
   now(): number {
     return this._now;
@@ -46,11 +44,6 @@ export class VirtualClock implements Clock {
     if (timer) (timer as Timer).fn = null;
   }
 
-  hold(work: Promise<unknown>): void {
-    const held: Promise<void> = work.then(() => {}, () => {}).then(() => { this._held.delete(held); });
-    this._held.add(held);
-  }
-
   /** Number of timers still to run (a leak check: a destroyed node leaves none). */
   get pending(): number {
     let n = 0;
@@ -60,9 +53,7 @@ export class VirtualClock implements Clock {
 
   /** Runs timers up to `until` (virtual ms), settling promises between instants. */
   async run(until = Infinity): Promise<void> {
-    for (;;) {
-      await this._settleHeld();
-      if (!this._heap.length || this._heap[0]!.at > until) break;
+    while (this._heap.length && this._heap[0]!.at <= until) {
       this._step();
       await yieldToEventLoop();
     }
@@ -76,20 +67,11 @@ export class VirtualClock implements Clock {
     // Handled here too: a rejection while timers run is the caller's result, not an unhandled one.
     settled.catch(() => {});
     await yieldToEventLoop();
-    for (;;) {
-      await this._settleHeld();
-      if (done || !this._heap.length) break;
+    while (!done && this._heap.length) {
       this._step();
       await yieldToEventLoop();
     }
     return settled;
-  }
-
-  private async _settleHeld(): Promise<void> {
-    while (this._held.size) {
-      await Promise.race(this._held);
-      await yieldToEventLoop();
-    }
   }
 
   /** Moves to the next instant and runs every timer due then. */

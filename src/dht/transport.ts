@@ -21,11 +21,6 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(timer: unknown): void;
-  /**
-   * Real work the caller will wait for (a native signature check on a thread): a virtual clock
-   * holds time until it settles, so that it takes no simulated time, as a synchronous check would.
-   */
-  hold?(work: Promise<unknown>): void;
 }
 
 /** The real clock. */
