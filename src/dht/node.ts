@@ -35,7 +35,7 @@ export interface DhtOptions {
   state?: DhtState;
   k?: number;
   alpha?: number;
-  /** Query timeout, and when a lookup stops waiting for a slow answer (ms). */
+  /** Query timeout, and the most a lookup waits for an answer before moving on (ms; see rtt.ts). */
   timeout?: number;
   slowAfter?: number;
   /** How lookups pace their queries (lookup.ts); "rounds" only for comparisons. */
