@@ -17,8 +17,8 @@ const LOOKUPS = 40;
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function findNodes(mode: LookupMode) {
-  const sim = createInternetSim(NODES, { seed: 5, node: { lookup: mode } });
+async function findNodes(mode: LookupMode, loss?: number) {
+  const sim = createInternetSim(NODES, { seed: 5, node: { lookup: mode }, ...(loss === undefined ? {} : { loss }) });
   try {
     const rnd = seededRandom(6);
     let closest = 0, allK = 0; // lookups that found the true closest; true k closest found, summed
@@ -42,14 +42,20 @@ async function findNodes(mode: LookupMode) {
   }
 }
 
-test("continuous and rounds lookups find the true closest under 2 % loss and 30 % dead contacts; continuous is faster", async () => {
+test("with 30 % dead contacts and no loss, every lookup finds the true closest node", async () => {
+  const { closest, allK } = await findNodes("continuous", 0);
+  assert.is(closest, LOOKUPS);
+  assert.ok(allK >= LOOKUPS * 7.5, `${allK / LOOKUPS} of the true 8 closest on average`);
+});
+
+test("under 2 % loss too, continuous and rounds lookups converge; continuous is faster", async () => {
   const continuous = await findNodes("continuous");
   const rounds = await findNodes("rounds");
   if (process.env["CHAT_TEST_VERBOSE"]) console.log({ continuous, rounds });
-  assert.ok(continuous.closest >= LOOKUPS - 1, `continuous: true closest ${continuous.closest} / ${LOOKUPS}`);
-  // Textbook rounds give a node one datagram each way: a loss drops it for good (the baseline).
+  // A node whose query or answer was lost is not asked again (one query per address and lookup):
+  // about 4 % of nodes are lost to a lookup that way, the true closest among them.
+  assert.ok(continuous.closest >= LOOKUPS * 0.9, `continuous: true closest ${continuous.closest} / ${LOOKUPS}`);
   assert.ok(rounds.closest >= LOOKUPS * 0.9, `rounds: true closest ${rounds.closest} / ${LOOKUPS}`);
-  // A node whose query or answer was lost is not asked again: 2 % loss each way costs some.
   assert.ok(continuous.allK >= LOOKUPS * 7, `continuous: ${continuous.allK / LOOKUPS} of the true 8 closest on average`);
   assert.ok(continuous.median * 2 < rounds.median, `median ${continuous.median} ms against ${rounds.median} ms in rounds`);
 });
