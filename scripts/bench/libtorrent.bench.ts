@@ -121,6 +121,12 @@ async function main(): Promise<number> {
   if (!python) return 0;
   const swarm = await Swarm.start(python, SWARM);
   const cleanup: (() => void)[] = [() => swarm.kill()];
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      for (const f of cleanup) f();
+      process.exit(130);
+    });
+  }
   const deadline = setTimeout(() => {
     log("libtorrent bench: deadline passed, killing everything");
     for (const f of cleanup) f();

@@ -8,6 +8,7 @@
 // simulated internet (scripts/bench/dht_internet.bench.ts) that kept most of the time gained
 // (first record p50 555 ms against 460 uncapped and 629 counting every query) for 20 queries per
 // get against 23 and 19.
+//
 // A query unanswered past the node's short timeout (rtt.ts: SRTT + 4·RTTVAR, at most `slowAfter`),
 // as libtorrent's, is "late": it frees its slot, the lookup stops waiting for it, and it no longer
 // counts among the k closest unless it answers. The estimate covers nearly every live node's
@@ -194,7 +195,7 @@ class Lookup {
       q.timer = this._clock.setTimeout(() => {
         if (c) c.late = true;
         this._step();
-      }, this._rtt.slowAfter(this._o.slowAfter));
+      }, this._rtt.timeout(this._o.slowAfter));
     }
     this._inflight.add(q);
     const settle = (reply: Reply | null) => {

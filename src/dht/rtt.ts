@@ -1,13 +1,13 @@
-// How long a lookup waits for an answer before it calls the query "slow" and asks another node
-// (libtorrent's short timeout). One estimator per node, shared by its lookups, so that a lookup
+// How long a lookup waits for an answer before it gives the query up as late and asks another
+// node (libtorrent's short timeout). One estimator per node, shared by its lookups, so that a lookup
 // starts with what the node learned before (its bootstrap, earlier lookups) instead of a guess.
 //
 // The estimate is TCP's retransmission timeout (RFC 6298 §2: SRTT + 4·RTTVAR, α = 1/8, β = 1/4)
-// over the round-trip times of answers. A query that is only slow keeps waiting, and its answer
-// still counts: calling it slow early costs one extra query, never a result.
+// over the round-trip times of answers. A late answer still counts if it comes: giving a query up
+// early costs one extra query, never a result.
 
-/** The floor of the slow threshold (ms): below it, scheduling noise would look like loss. */
-export const MIN_SLOW = 20;
+/** The floor of the short timeout (ms): below it, scheduling noise would look like loss. */
+export const MIN_TIMEOUT = 20;
 
 export class RttEstimator {
   private _srtt = 0;
@@ -31,9 +31,9 @@ export class RttEstimator {
     this._srtt += (rtt - this._srtt) / 8;
   }
 
-  /** When an unanswered query becomes slow: SRTT + 4·RTTVAR within [MIN_SLOW, cap]; cap before any sample. */
-  slowAfter(cap: number): number {
+  /** The short timeout: SRTT + 4·RTTVAR within [MIN_TIMEOUT, cap]; cap before any sample. */
+  timeout(cap: number): number {
     if (!this._samples) return cap;
-    return Math.min(cap, Math.max(MIN_SLOW, this._srtt + 4 * this._rttvar));
+    return Math.min(cap, Math.max(MIN_TIMEOUT, this._srtt + 4 * this._rttvar));
   }
 }
