@@ -8,6 +8,12 @@
 
 /** The floor of the short timeout (ms): below it, scheduling noise would look like loss. */
 export const MIN_TIMEOUT = 20;
+/**
+ * Answers seen before the estimate is used. One sample gives 3× that round trip (RFC 6298 §2.2):
+ * after a fast first answer, a live node a little farther away would be given up on, and the
+ * closest node may be the one lost. Until then the cap applies (a starting client's bootstrap).
+ */
+export const WARMUP = 8;
 
 export class RttEstimator {
   private _srtt = 0;
@@ -31,9 +37,9 @@ export class RttEstimator {
     this._srtt += (rtt - this._srtt) / 8;
   }
 
-  /** The short timeout: SRTT + 4·RTTVAR within [MIN_TIMEOUT, cap]; cap before any sample. */
+  /** The short timeout: SRTT + 4·RTTVAR within [MIN_TIMEOUT, cap]; the cap until WARMUP answers. */
   timeout(cap: number): number {
-    if (!this._samples) return cap;
+    if (this._samples < WARMUP) return cap;
     return Math.min(cap, Math.max(MIN_TIMEOUT, this._srtt + 4 * this._rttvar));
   }
 }
