@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { LookupMode } from "../src/dht/lookup.ts";
-import { MIN_TIMEOUT, RttEstimator, WARMUP } from "../src/dht/rtt.ts";
+import { MIN_TIMEOUT, RttEstimator } from "../src/dht/rtt.ts";
 import { seededRandom } from "../src/dht/sim.ts";
 import { createInternetSim } from "../src/dht/sim_internet.ts";
 import { trueClosest } from "../src/dht/testnet.ts";
@@ -76,17 +76,13 @@ test("gets find their records under loss and dead contacts", async () => {
   }
 });
 
-test("the short timeout: the cap until WARMUP answers, then SRTT + 4·RTTVAR (RFC 6298) within [MIN_TIMEOUT, cap]", () => {
+test("the short timeout: the cap before any answer, then SRTT + 4·RTTVAR (RFC 6298) within [MIN_TIMEOUT, cap]", () => {
   const rtt = new RttEstimator();
   assert.is(rtt.timeout(1000), 1000);
   rtt.sample(100); // SRTT 100, RTTVAR 50
-  for (let i = 1; i < WARMUP - 1; i++) {
-    rtt.sample(100); // RTTVAR shrinks by a quarter each time, SRTT stays
-    assert.is(rtt.timeout(1000), 1000, "still warming up");
-  }
-  rtt.sample(200); // RTTVAR v + (100 − v) / 4, SRTT 100 + 100 / 8 = 112.5
-  const v = 50 * 0.75 ** (WARMUP - 2);
-  assert.is(rtt.timeout(1000), 112.5 + 4 * (v + (100 - v) / 4));
+  assert.is(rtt.timeout(1000), 300);
+  rtt.sample(200); // RTTVAR 50 + (100 − 50) / 4 = 62.5, SRTT 100 + 100 / 8 = 112.5
+  assert.is(rtt.timeout(1000), 112.5 + 4 * 62.5);
   assert.is(rtt.timeout(200), 200);
   const fast = new RttEstimator();
   for (let i = 0; i < 50; i++) fast.sample(0);

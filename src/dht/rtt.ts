@@ -3,17 +3,14 @@
 // starts with what the node learned before (its bootstrap, earlier lookups) instead of a guess.
 //
 // The estimate is TCP's retransmission timeout (RFC 6298 §2: SRTT + 4·RTTVAR, α = 1/8, β = 1/4)
-// over the round-trip times of answers. A late answer still counts if it comes: giving a query up
-// early costs one extra query, never a result.
+// over the round-trip times of answers. A late answer still counts if it comes before the lookup
+// ends: giving a query up early costs an extra query, and that node only if the lookup is over by
+// then. The estimate is used from the first answer on (RFC 6298 §2.2: 3× that round trip): waiting
+// for 8 answers before trusting it was measured slower on the simulated internet (first record p95
+// 1.56 s against 1.14 s), as a client's first lookup is its bootstrap.
 
 /** The floor of the short timeout (ms): below it, scheduling noise would look like loss. */
 export const MIN_TIMEOUT = 20;
-/**
- * Answers seen before the estimate is used. One sample gives 3× that round trip (RFC 6298 §2.2):
- * after a fast first answer, a live node a little farther away would be given up on, and the
- * closest node may be the one lost. Until then the cap applies (a starting client's bootstrap).
- */
-export const WARMUP = 8;
 
 export class RttEstimator {
   private _srtt = 0;
@@ -37,9 +34,9 @@ export class RttEstimator {
     this._srtt += (rtt - this._srtt) / 8;
   }
 
-  /** The short timeout: SRTT + 4·RTTVAR within [MIN_TIMEOUT, cap]; the cap until WARMUP answers. */
+  /** The short timeout: SRTT + 4·RTTVAR within [MIN_TIMEOUT, cap]; cap before any sample. */
   timeout(cap: number): number {
-    if (this._samples < WARMUP) return cap;
+    if (!this._samples) return cap;
     return Math.min(cap, Math.max(MIN_TIMEOUT, this._srtt + 4 * this._rttvar));
   }
 }
