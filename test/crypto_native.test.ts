@@ -1,5 +1,6 @@
-// The WebCrypto fast path (verifyAsync) must give exactly verify()'s answer on every input:
-// vectors, random signatures, random bytes and every invalid encoding a strict verifier rejects.
+// The native fast paths (verifyAsync: WebCrypto; verifySync: node:crypto) must give exactly
+// verify()'s answer on every input: vectors, random signatures, random bytes and every invalid
+// encoding a strict verifier rejects.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from "@
 import { blindIdentity, signExpanded, verify, verifyAsync, _strictEncodings } from "../src/crypto/blind.ts";
 import { generateIdentity } from "../src/crypto/identity.ts";
 import { _webcryptoVerify } from "../src/crypto/_webcrypto.ts";
+import { _hasNativeEd25519, verifySync } from "../src/crypto/ed25519_native.ts";
 
 type Case = { name: string; sig: Uint8Array; msg: Uint8Array; key: Uint8Array };
 const chat1 = (JSON.parse(readFileSync("test/vectors/chat1.json", "utf8")) as {
@@ -83,12 +85,14 @@ const native = suite("crypto/native WebCrypto verification equals noble");
 native("the platform has WebCrypto Ed25519, so the fast path is what is tested", async () => {
   const c = vectors[0] as Case;
   assert.is(await _webcryptoVerify(c.sig, c.msg, c.key), true);
+  assert.ok(_hasNativeEd25519(), "node:crypto Ed25519 passes RFC 8032 TEST 1 here");
 });
 
 native("vectors", async () => {
   for (const c of vectors) {
     assert.ok(verify(c.sig, c.msg, c.key), c.name);
     assert.is(await verifyAsync(c.sig, c.msg, c.key), true, c.name);
+    assert.is(verifySync(c.sig, c.msg, c.key), true, c.name);
   }
 });
 
@@ -98,6 +102,7 @@ native("random signatures, each also with one flipped bit in sig, message and ke
     const expected = verify(c.sig, c.msg, c.key);
     valid += expected ? 1 : 0;
     assert.is(await verifyAsync(c.sig, c.msg, c.key), expected, c.name);
+    assert.is(verifySync(c.sig, c.msg, c.key), expected, c.name);
   }
   assert.is(valid, 60, "exactly the unmodified ones verify");
 });
@@ -108,6 +113,7 @@ native("random bytes as signature and key", async () => {
     const sig = randomBytes(64);
     const key = i % 2 ? randomBytes(32) : generateIdentity().publicKey;
     assert.is(await verifyAsync(sig, msg, key), verify(sig, msg, key));
+    assert.is(verifySync(sig, msg, key), verify(sig, msg, key));
   }
 });
 
@@ -115,6 +121,7 @@ native("every crafted invalid encoding is rejected by both; mixed-order cases ag
   for (const c of crafted()) {
     const expected = verify(c.sig, c.msg, c.key);
     assert.is(await verifyAsync(c.sig, c.msg, c.key), expected, c.name);
+    assert.is(verifySync(c.sig, c.msg, c.key), expected, c.name);
     if (c.name === "genuine" || c.name.startsWith("mixed-order")) assert.ok(expected, `${c.name} is valid for the cofactored equation`);
     else assert.not.ok(expected, c.name);
   }

@@ -15,7 +15,8 @@ import { AddressVotes, isPublicBound } from "./address.ts";
 import { isLocal, nodeIdFor, validNodeId } from "./bep42.ts";
 import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
 import { decodeAddress, type NodeInfo, parseMessage } from "./krpc.ts";
-import { lookup, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
+import { lookup, type LookupMode, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
+import { RttEstimator } from "./rtt.ts";
 import { equal, QueryError, type Reply, Rpc } from "./rpc.ts";
 import { DhtServer, type Dropped } from "./server.ts";
 import { bytesKey } from "./store.ts";
@@ -33,9 +34,11 @@ export interface DhtOptions extends TableRules {
   state?: DhtState;
   k?: number;
   alpha?: number;
-  /** Query timeout, and when a lookup stops waiting for a slow answer (ms). */
+  /** Query timeout, and the most a lookup waits for an answer before moving on (ms; see rtt.ts). */
   timeout?: number;
   slowAfter?: number;
+  /** How lookups pace their queries (lookup.ts); "rounds" only for comparisons. */
+  lookup?: LookupMode;
   maxInflight?: number;
   limits?: Partial<Limits>;
   /** Periodic bucket refresh and storage expiry (default true). */
@@ -137,6 +140,9 @@ export class DhtNode {
   private readonly _votes: AddressVotes;
   /** Addresses that answered a query of ours lately (most recent last): they get full-size replies. */
   private readonly _answered = new Set<string>();
+  private readonly _lookupMode: LookupMode;
+  /** Round trips of our lookups' answers: each lookup's short timeout starts from them. */
+  private readonly _rtt = new RttEstimator();
   private readonly _pinging = new Set<string>();
   private _tick: unknown = null;
   private _closed = false;
@@ -159,6 +165,7 @@ export class DhtNode {
       readOnly: opts.readOnly ?? false,
     });
     this._slowAfter = opts.slowAfter ?? this._rpc.timeout / 2;
+    this._lookupMode = opts.lookup ?? "continuous";
     const rules: TableRules = this._rules = {
       ...(opts.restrictIps === undefined ? {} : { restrictIps: opts.restrictIps }),
       ...(opts.enforceNodeId === undefined ? {} : { enforceNodeId: opts.enforceNodeId }),
@@ -307,6 +314,7 @@ export class DhtNode {
     return lookup((to, q2, a2, expect) => this._query(to, q2, a2, expect), this.clock, {
       target, q, a, seeds, unknown, self: this.id, k: this.k, alpha: this.alpha, slowAfter: this._slowAfter,
       group: (addr) => this.table.searchGroup(addr),
+      rtt: this._rtt, mode: this._lookupMode,
       ...(onReply ? { onReply } : {}),
     });
   }

@@ -126,6 +126,8 @@ export interface SimOptions {
   seed?: number;
   /** One-way delay in virtual ms, uniform in [min, max]. */
   latency?: [number, number];
+  /** One-way delay of each datagram between two hosts instead (sim_internet.ts: fixed per pair). */
+  delay?: (from: string, to: string) => number;
   /** Probability that a datagram is lost. */
   loss?: number;
   /** Probability that a datagram is delivered twice. */
@@ -151,6 +153,7 @@ export class SimNetwork {
   readonly random: () => number;
   readonly stats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, undeliverable: 0 };
   latency: [number, number];
+  delay: ((from: string, to: string) => number) | null;
   loss: number;
   duplicate: number;
   reorder: number;
@@ -163,6 +166,7 @@ export class SimNetwork {
     this.clock = clock;
     this.random = seededRandom(opts.seed ?? 1);
     this.latency = opts.latency ?? [5, 50];
+    this.delay = opts.delay ?? null;
     this.loss = opts.loss ?? 0;
     this.duplicate = opts.duplicate ?? 0;
     this.reorder = opts.reorder ?? 0;
@@ -233,7 +237,7 @@ export class SimNetwork {
 
   private _schedule(buf: Uint8Array, src: Address, to: Address): void {
     const [min, max] = this.latency;
-    let delay = min + this.random() * (max - min);
+    let delay = this.delay ? this.delay(src.host, to.host) : min + this.random() * (max - min);
     if (this.reorder && this.random() < this.reorder) delay += this.random() * max;
     this.clock.setTimeout(() => {
       let dst = to.port === SIM_PORT ? this._hosts.get(to.host) : undefined;

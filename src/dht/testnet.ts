@@ -78,8 +78,10 @@ export interface Simnet {
  * n nodes on a simulated network with ids drawn from the seed. Each routing table gets up to k
  * random contacts from every bucket range: the ids sharing exactly d leading bits with the node,
  * for each d, as a network converges to after running a while. Maintenance is off by default.
+ * With `dead`, that fraction of the contacts drawn are departed nodes (their address is silent),
+ * as in real tables; `sorted` lists the live nodes only.
  */
-export function createSimnet(n: number, opts: SimOptions & { node?: NodeOptions } = {}): Simnet {
+export function createSimnet(n: number, opts: SimOptions & { node?: NodeOptions; dead?: number } = {}): Simnet {
   const net = new SimNetwork(opts);
   const random = seededRandom((opts.seed ?? 1) ^ 0x5eed);
   const k = opts.node?.k ?? K;
@@ -93,19 +95,27 @@ export function createSimnet(n: number, opts: SimOptions & { node?: NodeOptions 
     contacts.push({ id, host: transport.host, port: SIM_PORT, seen: 0, fails: 0 });
   }
   const sorted = [...contacts].sort((a, b) => compareBytes(a.id, b.id));
+  const ghosts = Math.round(n * (opts.dead ?? 0) / (1 - (opts.dead ?? 0)));
+  for (let i = 0; i < ghosts; i++) {
+    const id = new Uint8Array(ID_LENGTH);
+    for (let j = 0; j < ID_LENGTH; j++) id[j] = Math.floor(random() * 256);
+    // An address after the live ones that no transport ever takes: datagrams to it vanish.
+    contacts.push({ id, host: `10.${128 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: SIM_PORT, seen: 0, fails: 0 });
+  }
+  const everyone = ghosts ? [...contacts].sort((a, b) => compareBytes(a.id, b.id)) : sorted;
   const pick = (lo: number, hi: number): Contact[] => {
-    if (hi - lo <= k) return sorted.slice(lo, hi);
+    if (hi - lo <= k) return everyone.slice(lo, hi);
     const chosen = new Set<number>();
     while (chosen.size < k) chosen.add(lo + Math.floor(random() * (hi - lo)));
-    return [...chosen].map((i) => sorted[i]!);
+    return [...chosen].map((i) => everyone[i]!);
   };
   for (const node of nodes) {
     const id = node.id;
     for (let d = 0; d < ID_LENGTH * 8; d++) {
       const far = flipBit(id, d);
-      for (const c of pick(lowerBound(sorted, far, d + 1), upperBound(sorted, far, d + 1))) node.table.insert(c);
+      for (const c of pick(lowerBound(everyone, far, d + 1), upperBound(everyone, far, d + 1))) node.table.insert(c);
       // Nobody else shares d + 1 leading bits with us: every deeper range is empty.
-      if (upperBound(sorted, id, d + 1) - lowerBound(sorted, id, d + 1) <= 1) break;
+      if (upperBound(everyone, id, d + 1) - lowerBound(everyone, id, d + 1) <= 1) break;
     }
   }
   return { net, nodes, sorted, destroy: () => { for (const node of nodes) node.destroy(); } };
