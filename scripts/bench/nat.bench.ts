@@ -51,6 +51,10 @@ for (let i = 0; i < PEERS; i++) {
   peers.push({ peer, kind });
 }
 await settle(Promise.all(peers.map(({ peer }) => peer.bootstrap().catch(() => {}))), 300_000);
+// Every peer reads what it gets: a message is acked only once the application has taken it.
+for (const { peer } of peers) void (async () => {
+  for await (const _ of peer.messages());
+})();
 const behind = { cone: 0, symmetric: 0, public: 0 };
 let detected = 0;
 await settle(Promise.all(peers.map(({ peer, kind }) => peer.keepAnnounced({
