@@ -3,9 +3,26 @@
 import { ChatError, EXIT } from "./errors.ts";
 import { parseArgs } from "./commands/_args.ts";
 import { commandHelp, globalHelp } from "./commands/_help.ts";
-import { findCommand } from "./commands/_spec.ts";
+import { type CommandModule, findCommand } from "./commands/_spec.ts";
 
 export const VERSION = "0.1.0";
+
+/** Each command's module, loaded only when it runs: start-up stays fast (vite's CLI does the same). */
+const LOADERS: Record<string, () => Promise<CommandModule>> = {
+  keygen: () => import("./commands/keygen.ts"),
+  id: () => import("./commands/id.ts"),
+  announce: () => import("./commands/announce.ts"),
+  lookup: () => import("./commands/lookup.ts"),
+  send: () => import("./commands/send.ts"),
+  listen: () => import("./commands/listen.ts"),
+  talk: () => import("./commands/talk.ts"),
+  contacts: () => import("./commands/contacts.ts"),
+  demo: () => import("./commands/demo.ts"),
+  node: () => import("./commands/node.ts"),
+  swarm: () => import("./commands/swarm.ts"),
+  dht: () => import("./commands/dht.ts"),
+  completion: () => import("./commands/completion.ts"),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes("--verbose");
@@ -30,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(commandHelp(spec));
       return EXIT.ok;
     }
-    return (await (await spec.load()).run(args, options)) ?? EXIT.ok;
+    const load = LOADERS[spec.name];
+    if (!load) throw new ChatError("INTERNAL", `No module for command "${spec.name}"`, { exitCode: EXIT.failed });
+    return (await (await load()).run(args, options)) ?? EXIT.ok;
   } catch (err) {
     return report(err, verbose);
   }

@@ -39,7 +39,6 @@ export interface CommandSpec {
   /** Exit codes beyond "0 success". */
   exits: readonly string[];
   examples: readonly string[];
-  load: () => Promise<CommandModule>;
 }
 
 const verbose: OptionSpec = { name: "verbose", description: "Print stack traces and debug details on stderr" };
@@ -86,7 +85,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['the identity file\'s JSON, or with --out {"publicKey","file"}'],
     exits: [EXIT_USAGE + "; FILE exists"],
     examples: ["chat keygen --out me.json && chat id me.json", "chat keygen | chat id"],
-    load: () => import("./keygen.ts"),
   },
   {
     name: "id", args: "[FILE]", minArgs: 0, maxArgs: 1,
@@ -95,7 +93,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['{"publicKey"}: the text you give your friends'],
     exits: [EXIT_USAGE],
     examples: ["chat id me.json", "chat keygen | chat id"],
-    load: () => import("./id.ts"),
   },
   {
     name: "announce", args: "", minArgs: 0, maxArgs: 0,
@@ -104,7 +101,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['{"type":"announced","period","stored","addresses",…}, one per publication'],
     exits: ["1  no DHT node stored the record", EXIT_USAGE, EXIT_NETWORK],
     examples: ["chat announce --identity me.json --address 203.0.113.7:6881", "chat announce --identity me.json --every 30m"],
-    load: () => import("./announce.ts"),
   },
   {
     name: "lookup", args: "PUBKEY|NAME", minArgs: 1, maxArgs: 1,
@@ -113,7 +109,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['{"found":true,"publicKey","addresses":[…],"announcedAt",…} or {"found":false,…}'],
     exits: ["1  no valid record found", EXIT_USAGE, EXIT_NETWORK],
     examples: ["chat lookup yqooxx9u3aemh8mo5wcqq16yufu6jitouq1o4za751dger1igghy", "chat lookup alice"],
-    load: () => import("./lookup.ts"),
   },
   {
     name: "send", args: "PUBKEY|NAME [TEXT...]", minArgs: 1, maxArgs: Infinity,
@@ -136,7 +131,6 @@ export const COMMANDS: readonly CommandSpec[] = [
       "chat send alice 'are you there?' --identity me.json --wait 10",
       "tail -f build.log | chat send alice --identity me.json",
     ],
-    load: () => import("./send.ts"),
   },
   {
     name: "listen", args: "", minArgs: 0, maxArgs: 0,
@@ -151,7 +145,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     exits: [EXIT_USAGE, EXIT_NETWORK],
     examples: ["chat listen --identity me.json | jq -r 'select(.type == \"message\") | .text'"],
-    load: () => import("./listen.ts"),
   },
   {
     name: "talk", args: "NAME|PUBKEY", minArgs: 1, maxArgs: 1,
@@ -166,7 +159,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     exits: [EXIT_USAGE, EXIT_NETWORK],
     examples: ["chat contacts add alice yqooxx9u3aemh8mo5wcqq16yufu6jitouq1o4za751dger1igghy && chat talk alice --identity me.json"],
-    load: () => import("./talk.ts"),
   },
   {
     name: "contacts", args: "add NAME PUBKEY | list | rm NAME", minArgs: 1, maxArgs: 3, verbs: ["add", "list", "rm"],
@@ -175,7 +167,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['add: {"added","publicKey"}; list: {"contacts":[{"name","publicKey","addedAt"}]}; rm: {"removed","publicKey"}'],
     exits: ["1  rm: no such contact", EXIT_USAGE + "; add: the name exists with another key (use --force)"],
     examples: ["chat contacts add alice yqooxx9u3aemh8mo5wcqq16yufu6jitouq1o4za751dger1igghy", "chat contacts list | jq -r '.contacts[].name'", "chat contacts rm alice"],
-    load: () => import("./contacts.ts"),
   },
   {
     name: "demo", args: "", minArgs: 0, maxArgs: 0,
@@ -184,7 +175,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['one {"step",…,"ms"} line per step: swarm, identities, announced, lookup, message ×3, reply'],
     exits: ["1  a step failed", EXIT_USAGE],
     examples: ["chat demo", "chat demo --nodes 200"],
-    load: () => import("./demo.ts"),
   },
   {
     name: "node", args: "", minArgs: 0, maxArgs: 0,
@@ -193,7 +183,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['{"type":"listening"}, {"type":"bootstrap","ok"}, {"type":"stats",…} (with --stats), {"type":"closed"}'],
     exits: [EXIT_USAGE],
     examples: ["chat node --port 6881 --stats"],
-    load: () => import("./node.ts"),
   },
   {
     name: "swarm", args: "", minArgs: 0, maxArgs: 0,
@@ -202,7 +191,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ['{"type":"swarm","nodes","bootstrap":["127.0.0.1:…",…]} once ready; runs until SIGINT/SIGTERM'],
     exits: [EXIT_USAGE + "; the ports are taken"],
     examples: ["chat swarm --nodes 50 --port 7000 &"],
-    load: () => import("./swarm.ts"),
   },
   {
     name: "dht", args: "VERB [ARG]", minArgs: 1, maxArgs: 2, verbs: ["ping", "find-node", "get", "put"],
@@ -217,7 +205,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ["one JSON object: the item or nodes, the nodes that answered, and query counts"],
     exits: ["1  nothing found, or nothing stored", EXIT_USAGE, EXIT_NETWORK],
     examples: ["chat dht put hello --identity me.json --salt greeting", "chat dht get alice --salt greeting"],
-    load: () => import("./dht.ts"),
   },
   {
     name: "completion", args: "bash|zsh|fish", minArgs: 1, maxArgs: 1, verbs: ["bash", "zsh", "fish"],
@@ -227,7 +214,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: ["the script, for the shell named"],
     exits: [EXIT_USAGE],
     examples: ["source <(chat completion bash)", "chat completion fish > ~/.config/fish/completions/chat.fish"],
-    load: () => import("./completion.ts"),
   },
 ];
 

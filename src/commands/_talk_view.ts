@@ -3,7 +3,21 @@
 // ✗ failed). Lines are printed above the prompt and the prompt is redrawn, so what the user is
 // typing stays intact while messages arrive.
 import { createInterface } from "node:readline";
-import type { TalkView } from "./talk.ts";
+
+/** What talk shows; the terminal view and the NDJSON stream both implement it. */
+export interface TalkView {
+  /** Lines the user sends; ends when they leave (Ctrl-D, end of input). */
+  lines(): AsyncIterable<string>;
+  /** Any event; the terminal view renders it for a person. */
+  event(e: Record<string, unknown>): void;
+  /** An outgoing line, shown before it is delivered; returns a handle for `settle`. */
+  outgoing(text: string): unknown;
+  /** The delivery (or failure) of an outgoing line. */
+  settle(handle: unknown, e: Record<string, unknown>): void;
+  /** Resolves when the user asks to leave at once (Ctrl-C). */
+  readonly interrupted: Promise<string>;
+  close(): void;
+}
 
 const PROMPT = "> ";
 const MARK_COLUMN = 6; // after "HH:MM "

@@ -10,25 +10,11 @@ import { formatAddress } from "./_dht.ts";
 import { failedJson, messageJson } from "./_events.ts";
 import { onSignal, print } from "./_io.ts";
 import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
-import { TerminalView } from "./_talk_view.ts";
+import { type TalkView, TerminalView } from "./_talk_view.ts";
 import { IdentityWatch } from "./_watch.ts";
 
 const Options = PeerOptions.extend({ address: z.array(z.string()).optional() });
 
-/** What talk shows; the terminal view and the NDJSON stream both implement it. */
-export interface TalkView {
-  /** Lines the user sends; ends when they leave (Ctrl-D, end of input). */
-  lines(): AsyncIterable<string>;
-  /** Any event; the terminal view renders it for a person. */
-  event(e: Record<string, unknown>): void;
-  /** An outgoing line, shown before it is delivered; returns a handle for `settle`. */
-  outgoing(text: string): unknown;
-  /** The delivery (or failure) of an outgoing line. */
-  settle(handle: unknown, e: Record<string, unknown>): void;
-  /** Resolves when the user asks to leave at once (Ctrl-C). */
-  readonly interrupted: Promise<string>;
-  close(): void;
-}
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<void> {
   const opts = Options.parse(raw);
