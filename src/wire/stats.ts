@@ -117,3 +117,8 @@ export function newCounters(): Counters {
     },
   };
 }
+
+/** Counts a packet dropped without reply. */
+export function drop(counters: Counters, cause: DropCause): void {
+  counters.dropped[cause]++;
+}

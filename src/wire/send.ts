@@ -1,0 +1,210 @@
+// The send path (as wireguard-go's send.go): messages from the queue onto a session while the send
+// window has room, their retransmissions until the ack or DELIVERY_TIMEOUT, acks, and the sealing
+// of every frame onto the session's path. What it cannot do itself — start a handshake, end a
+// session the peer lost — it asks of the endpoint through `SenderHooks`, so it imports neither.
+import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
+import { ChatError } from "../errors.ts";
+import { DELIVERY_TIMEOUT, MESSAGE_ID_LEN, PUNCH_WINDOW, RETRANSMIT_START } from "./constants.ts";
+import { DeliveryError, type Delivery, type DeliveryFailure } from "./delivery.ts";
+import { fragmentMessage } from "./fragment.ts";
+import { encodeFrame } from "./frames.ts";
+import type { Outgoing } from "./outbox.ts";
+import { direct, type Path, pathKind, type Route, wrap } from "./path.ts";
+import type { Peer, Peers } from "./peer.ts";
+import type { Address, Session } from "./session.ts";
+import type { Counters } from "./stats.ts";
+import { Backoff, mayStartMessage, type Timers } from "./timers.ts";
+import { toHex } from "./_bytes.ts";
+
+const KEEPALIVE = encodeFrame({ type: "keepalive" });
+
+/** What the send path needs from the rest of the endpoint. */
+export interface SenderHooks {
+  /** Whether the endpoint is closed: then nothing more is sent. */
+  readonly closed: () => boolean;
+  /** Starts a handshake for a peer whose queue has no usable session. */
+  readonly startHandshake: (peer: Peer, route: Route) => void;
+  /** Ends a session the peer lost (a message timed out with nothing heard since it was sent). */
+  readonly endSession: (session: Session, reason: DeliveryFailure) => void;
+}
+
+export interface SenderOptions extends SenderHooks {
+  readonly send: (datagram: Uint8Array, to: Address) => void;
+  readonly clock: () => number;
+  readonly timers: Timers;
+  readonly random: (length: number) => Uint8Array;
+  readonly counters: Counters;
+  readonly peers: Peers;
+}
+
+export class Sender {
+  readonly #send: (datagram: Uint8Array, to: Address) => void;
+  readonly #clock: () => number;
+  readonly #timers: Timers;
+  readonly #random: (length: number) => Uint8Array;
+  readonly #counters: Counters;
+  readonly #peers: Peers;
+  readonly #hooks: SenderHooks;
+
+  constructor(options: SenderOptions) {
+    this.#send = options.send;
+    this.#clock = options.clock;
+    this.#timers = options.timers;
+    this.#random = options.random;
+    this.#counters = options.counters;
+    this.#peers = options.peers;
+    this.#hooks = options;
+  }
+
+  /** Queues a message (UTF-8 `bytes`, already checked) for `peer`; `to` becomes its route if it has none. */
+  enqueue(
+    peer: Peer,
+    bytes: Uint8Array,
+    to: Route | undefined,
+    resolve: (delivery: Delivery) => void,
+    reject: (error: DeliveryError) => void,
+  ): void {
+    if (peer.x25519 === undefined) {
+      try {
+        peer.x25519 = x25519FromEd25519Public(peer.publicKey);
+      } catch {
+        this.#peers.forgetIfIdle(peer);
+        throw ChatError.input("BAD_PUBLIC_KEY", `Cannot send to "${formatPublicKey(peer.publicKey)}": not a valid Ed25519 public key`);
+      }
+    }
+    const now = this.#clock();
+    const id = this.#random(MESSAGE_ID_LEN).slice(0, MESSAGE_ID_LEN);
+    const frames = fragmentMessage(id, now, bytes).map(encodeFrame);
+    if (to && (!peer.route || (!peer.sessions.length && !peer.handshake))) peer.route = to;
+    peer.outbox.queue.push({ id, key: toHex(id), frames, calledAt: now, resolve, reject });
+    this.pump(peer);
+  }
+
+  /** Moves queued messages, in order, onto a usable session while the send window has room. */
+  pump(peer: Peer): void {
+    const { queue } = peer.outbox;
+    while (!this.#hooks.closed() && queue.length && peer.outbox.hasRoom(queue[0] as Outgoing)) {
+      const session = this.usableSession(peer);
+      if (!session) {
+        if (!peer.handshake && peer.route) this.#hooks.startHandshake(peer, peer.route);
+        return;
+      }
+      this.#startDelivery(peer, queue.shift() as Outgoing, session);
+    }
+  }
+
+  /** The newest session that may start a message (timers.ts). */
+  usableSession(peer: Peer): Session | undefined {
+    const now = this.#clock();
+    return peer.sessions.find((s) => mayStartMessage(s, now));
+  }
+
+  #startDelivery(peer: Peer, outgoing: Outgoing, session: Session): void {
+    outgoing.session = session;
+    outgoing.backoff = new Backoff(this.#clock(), RETRANSMIT_START, DELIVERY_TIMEOUT);
+    peer.outbox.start(outgoing);
+    for (const frame of outgoing.frames) this.sendFrame(session, frame);
+    this.#armDelivery(peer, outgoing);
+  }
+
+  #armDelivery(peer: Peer, outgoing: Outgoing): void {
+    const at = (outgoing.backoff as Backoff).dueAt;
+    outgoing.timer = this.#timers.setTimeout(() => this.#onDeliveryTimer(peer, outgoing), Math.max(0, at - this.#clock()));
+  }
+
+  #onDeliveryTimer(peer: Peer, outgoing: Outgoing): void {
+    outgoing.timer = undefined;
+    const session = outgoing.session as Session;
+    const backoff = outgoing.backoff as Backoff;
+    if (backoff.expired(this.#clock())) {
+      this.fail(peer, outgoing, "DELIVERY_TIMEOUT");
+      // Nothing authenticated came back since we sent: the peer lost the session (restarted, or
+      // expired it). Drop ours, so the next message starts a new handshake.
+      if (session.lastReceived <= backoff.startedAt) this.#hooks.endSession(session, "SESSION_CLOSED");
+      this.pump(peer);
+      this.#peers.forgetIfIdle(peer);
+      return;
+    }
+    // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
+    // on every relay we reached the peer by, not only the current path: that relay may have died.
+    this.#counters.retransmissions++;
+    for (const frame of outgoing.frames) this.sendFrame(session, frame, true, true);
+    backoff.advance();
+    this.#armDelivery(peer, outgoing);
+  }
+
+  /** The peer acknowledged `outgoing` (the ack came on `ackPath`). */
+  settle(peer: Peer, outgoing: Outgoing, ackPath: Path): void {
+    this.#stopDelivery(peer, outgoing);
+    this.#counters.messagesSent++;
+    outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });
+    this.pump(peer);
+    this.#peers.forgetIfIdle(peer);
+  }
+
+  fail(peer: Peer, outgoing: Outgoing, reason: DeliveryFailure): void {
+    this.#stopDelivery(peer, outgoing);
+    this.#counters.messagesFailed++;
+    outgoing.reject(DeliveryError.of(reason, `"${formatPublicKey(peer.publicKey)}"`, outgoing.id.slice()));
+  }
+
+  /** Fails every message still waiting for a session (the handshake failed, or the endpoint closed). */
+  failQueued(peer: Peer, reason: DeliveryFailure): void {
+    for (const outgoing of peer.outbox.queue.splice(0)) this.fail(peer, outgoing, reason);
+  }
+
+  /** `session` ended: its messages in flight fail, the queue moves to another session. */
+  sessionEnded(peer: Peer, session: Session, reason: DeliveryFailure): void {
+    for (const outgoing of [...peer.outbox.inflight.values()]) {
+      if (outgoing.session === session) this.fail(peer, outgoing, reason);
+    }
+    this.pump(peer);
+    this.#peers.forgetIfIdle(peer);
+  }
+
+  #stopDelivery(peer: Peer, outgoing: Outgoing): void {
+    if (outgoing.timer !== undefined) this.#timers.clearTimeout(outgoing.timer);
+    outgoing.timer = undefined;
+    peer.outbox.finish(outgoing);
+  }
+
+  ack(session: Session, id: Uint8Array): void {
+    this.#counters.acksSent++;
+    this.sendFrame(session, encodeFrame({ type: "ack", id }));
+  }
+
+  /** A keepalive: not activity, so it does not hold an idle session. */
+  keepalive(session: Session): void {
+    this.sendFrame(session, KEEPALIVE, false);
+  }
+
+  /**
+   * Seals and sends one frame; a keepalive is not activity (it must not hold an idle session).
+   * `spread`: on the session's other relays too (a retransmission).
+   */
+  sendFrame(session: Session, frame: Uint8Array, activity = true, spread = false): void {
+    const packet = session.seal(frame);
+    if (!packet) return;
+    if (activity) session.lastSent = this.#clock();
+    this.sendOnSession(session, packet);
+    if (!spread) return;
+    for (const path of session.relayPaths) if (path !== session.path) this.transmit(packet, path);
+  }
+
+  /** On the session's path, and while it is relayed and young, directly too (the punch). */
+  sendOnSession(session: Session, packet: Uint8Array): void {
+    this.transmit(packet, session.path);
+    if (session.path.via === "direct" || this.#clock() - session.createdAt > PUNCH_WINDOW) return;
+    for (const address of session.punch) this.transmit(packet, direct(address));
+  }
+
+  transmit(packet: Uint8Array, path: Path): void {
+    this.#counters.packetsSent++;
+    try {
+      const { datagram, to } = wrap(path, packet);
+      this.#send(datagram, to);
+    } catch {
+      this.#counters.sendErrors++;
+    }
+  }
+}
