@@ -1,6 +1,6 @@
 // BEP 44 items: checks of puts and of answers. Targets and the signed buffer are the crypto
 // layer's (src/crypto/record.ts: a contact record is a BEP 44 item too).
-import { type BDict, type BInput, type BValue, encode, isBytes, isInt } from "../bencode.ts";
+import { type BDict, type BInput, type BValue, encode, isBytes, isInt, tryDecode } from "../bencode.ts";
 import { verify } from "../crypto/blind.ts";
 import { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
@@ -54,12 +54,13 @@ export function checkPutItem(item: PutItem): { target: Uint8Array; raw: Uint8Arr
   return { target: mutableTarget(item.k, item.salt), raw, mutable: true };
 }
 
-/** The item fields of a get reply, type-checked; null if there is no (well-formed) item. */
-export function parseItem(r: BDict, salt: Uint8Array | undefined): Item | null {
-  const { v, k, sig, seq } = r;
-  if (v === undefined) return null;
-  const raw = encode(v);
-  if (raw.length > MAX_VALUE) return null;
+/** The item of a get reply (`value`: `r.v` as its bencoding, krpc.ts), type-checked; null if there is none (well-formed). */
+export function parseItem(r: BDict, value: Uint8Array | undefined, salt: Uint8Array | undefined): Item | null {
+  const { k, sig, seq } = r;
+  if (value === undefined || value.length > MAX_VALUE) return null;
+  const raw = value.slice();
+  const v = tryDecode(raw);
+  if (v === null) return null;
   if (k === undefined && sig === undefined) return { v, raw };
   if (!isBytes(k) || k.length !== KEY_LENGTH || !isBytes(sig) || sig.length !== SIG_LENGTH || !isInt(seq) || seq < 0) return null;
   return { v, raw, k, sig, seq, ...(salt?.length ? { salt } : {}) };

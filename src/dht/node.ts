@@ -396,7 +396,7 @@ export class DhtNode {
     // Padding lets a node that never heard from us answer with an item within 3× the query (server.ts).
     const a: BDict = { target, seq: opts.seq, pad: GET_PAD };
     const res = await this._lookup(target, "get", a, (reply, node) => {
-      const item = parseItem(reply.r, opts.salt);
+      const item = parseItem(reply.r, reply.value, opts.salt);
       if (!item) return;
       if (best && sameItem(item, best)) {
         from.push(node);
