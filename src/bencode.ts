@@ -44,12 +44,18 @@ export interface DecodeLimits {
   maxSize?: number;
   /** Deepest nesting of lists and dicts. */
   maxDepth?: number;
+  /**
+   * Dict keys below the top level whose values are checked as strictly as the rest but not built:
+   * the entry holds the value's own bencoding (a view of the input). A BEP 44 value of 500 empty
+   * strings is then one object, not 500, and its bytes are what a storing node keeps.
+   */
+  rawKeys?: ReadonlySet<string>;
 }
 
 /** Decodes exactly one canonical bencoded value filling all of `buf`; throws BencodeError otherwise. */
 export function decode(buf: Uint8Array, limits: DecodeLimits = {}): BValue {
   if (buf.length > (limits.maxSize ?? MAX_SIZE)) throw new BencodeError("Input too large");
-  const d = new Decoder(buf, limits.maxDepth ?? MAX_DEPTH);
+  const d = new Decoder(buf, limits.maxDepth ?? MAX_DEPTH, limits.rawKeys ?? null);
   const value = d.value(0);
   if (d.pos !== buf.length) throw new BencodeError(`Trailing bytes at ${d.pos}`);
   return value;
@@ -68,10 +74,48 @@ class Decoder {
   pos = 0;
   readonly buf: Uint8Array;
   readonly maxDepth: number;
+  readonly rawKeys: ReadonlySet<string> | null;
 
-  constructor(buf: Uint8Array, maxDepth: number) {
+  constructor(buf: Uint8Array, maxDepth: number, rawKeys: ReadonlySet<string> | null) {
     this.buf = buf;
     this.maxDepth = maxDepth;
+    this.rawKeys = rawKeys;
+  }
+
+  /** Checks one value by the same rules as `value` without building it (the checks share code). */
+  skip(depth: number): void {
+    const c = this.buf[this.pos];
+    if (c === C_I) {
+      this.int();
+      return;
+    }
+    if (c === C_L || c === C_D) {
+      if (depth >= this.maxDepth) throw new BencodeError("Nesting too deep");
+      this.pos++;
+      let prev: string | null = null;
+      while (this.buf[this.pos] !== C_E) {
+        if (c === C_D) prev = this.key(prev);
+        this.skip(depth + 1);
+      }
+      this.pos++;
+      return;
+    }
+    if (c !== undefined && c >= C_0 && c <= C_9) {
+      this.pos = this.span();
+      return;
+    }
+    throw new BencodeError(c === undefined ? "Unexpected end" : `Unexpected byte 0x${c.toString(16)} at ${this.pos}`);
+  }
+
+  /** Reads a dict key, which must sort after `prev` (BEP 3: raw bytes; latin1 strings compare the same way). */
+  key(prev: string | null): string {
+    const c = this.buf[this.pos];
+    if (c === undefined || c < C_0 || c > C_9) throw new BencodeError(`Dict key must be a string at ${this.pos}`);
+    const end = this.span();
+    const key = latin1(this.buf, this.pos, end);
+    this.pos = end;
+    if (prev !== null && key <= prev) throw new BencodeError(`Dict keys unsorted or repeated at "${key}"`);
+    return key;
   }
 
   value(depth: number): BValue {
@@ -143,15 +187,14 @@ class Decoder {
     const out: BDict = Object.create(null);
     let prev: string | null = null;
     while (this.buf[this.pos] !== C_E) {
-      const c = this.buf[this.pos];
-      if (c === undefined || c < C_0 || c > C_9) throw new BencodeError(`Dict key must be a string at ${this.pos}`);
-      const end = this.span();
-      const key = latin1(this.buf, this.pos, end);
-      this.pos = end;
-      // BEP 3: keys appear in sorted order (raw bytes; latin1 strings compare the same way).
-      if (prev !== null && key <= prev) throw new BencodeError(`Dict keys unsorted or repeated at "${key}"`);
-      prev = key;
-      out[key] = this.value(depth);
+      const key = (prev = this.key(prev));
+      if (depth >= 2 && this.rawKeys?.has(key)) {
+        const start = this.pos;
+        this.skip(depth);
+        out[key] = this.buf.subarray(start, this.pos);
+      } else {
+        out[key] = this.value(depth);
+      }
     }
     this.pos++;
     return out;

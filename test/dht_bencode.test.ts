@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import npmBencode from "bencode";
-import { BencodeError, type BInput, type BValue, decode, encode, isDict, tryDecode } from "../src/bencode.ts";
+import { type BDict, BencodeError, type BInput, type BValue, decode, encode, isDict, tryDecode } from "../src/bencode.ts";
 import { seededRandom } from "../src/dht/sim.ts";
 
 const test = suite("dht bencode");
+const bytes = (s: string) => new TextEncoder().encode(s);
 const corpus = JSON.parse(readFileSync("test/vectors/bencode-regressions.json", "utf8")) as {
   invalid: { input?: string; hex?: string; why: string }[];
   valid: { input?: string; hex?: string; bigint?: string }[];
@@ -101,6 +102,19 @@ test("20,000 random and mutated inputs: only BencodeError, and accepted ones are
     }
     assert.equal(Buffer.from(encode(value as BInput)), Buffer.from(buf));
   }
+});
+
+test("rawKeys: a value below the top level is checked as strictly but kept as its bencoding", () => {
+  const raw = new Set(["v"]);
+  const buf = bytes("d1:ad2:id2:xx1:vl0:0:d1:ai1e1:bi-2eeee1:v2:CHe");
+  const m = decode(buf, { rawKeys: raw }) as BDict;
+  assert.is(Buffer.from((m["a"] as BDict)["v"] as Uint8Array).toString(), "l0:0:d1:ai1e1:bi-2eee", "the exact bytes");
+  assert.is(Buffer.from(m["v"] as Uint8Array).toString(), "CH", "the top level is decoded as usual");
+  for (const bad of ["d1:ad1:vl0:d1:bi1e1:ai1eeeee", "d1:ad1:vi01eee", "d1:ad1:v3:abee", "d1:ad1:vl-0:eee", "d1:ad1:vi-0eee"]) {
+    assert.throws(() => decode(bytes(bad), { rawKeys: raw }), bad);
+  }
+  const deep = "d1:ad1:v" + "l".repeat(40) + "e".repeat(40) + "ee";
+  assert.throws(() => decode(bytes(deep), { rawKeys: raw }), "depth is bounded inside a raw value too");
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // BEP 44 items: checks of puts and of answers. Targets and the signed buffer are the crypto
 // layer's (src/crypto/record.ts: a contact record is a BEP 44 item too).
-import { type BInput, type BValue, encode } from "../bencode.ts";
+import { type BDict, type BInput, type BValue, encode, isBytes, isInt, tryDecode } from "../bencode.ts";
 import { verifySync } from "../crypto/ed25519_native.ts";
 import { bep44SignedBuffer, immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { KEY_LENGTH, MAX_SALT, MAX_VALUE, SIG_LENGTH } from "./constants.ts";
@@ -56,5 +56,25 @@ export function checkPutItem(item: PutItem): { target: Uint8Array; raw: Uint8Arr
   return { target: mutableTarget(item.k, item.salt), raw, mutable: true };
 }
 
-export const targetMatches = (item: Item, target: Uint8Array): boolean =>
-  equal(item.k ? mutableTarget(item.k, item.salt) : immutableTarget(item.raw), target);
+/** The item of a get reply (`value`: `r.v` as its bencoding, krpc.ts), type-checked; null if there is none (well-formed). */
+export function parseItem(r: BDict, value: Uint8Array | undefined, salt: Uint8Array | undefined): Item | null {
+  const { k, sig, seq } = r;
+  if (value === undefined || value.length > MAX_VALUE) return null;
+  const raw = value.slice();
+  const v = tryDecode(raw);
+  if (v === null) return null;
+  if (k === undefined && sig === undefined) return { v, raw };
+  if (!isBytes(k) || k.length !== KEY_LENGTH || !isBytes(sig) || sig.length !== SIG_LENGTH || !isInt(seq) || seq < 0) return null;
+  return { v, raw, k, sig, seq, ...(salt?.length ? { salt } : {}) };
+}
+
+/** BEP 44: the key (and salt) or the value hashes to the target, and a mutable item's signature verifies. */
+export function validItem(item: Item, target: Uint8Array): boolean {
+  if (!item.k || !item.sig || item.seq === undefined) return equal(immutableTarget(item.raw), target);
+  return equal(mutableTarget(item.k, item.salt), target) && verifyItem({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
+}
+
+/** The same item (value, seq, signature) from two answers. */
+export function sameItem(a: Item, b: Item): boolean {
+  return equal(a.raw, b.raw) && a.seq === b.seq && (!a.sig || (!!b.sig && equal(a.sig, b.sig)));
+}

@@ -12,18 +12,24 @@ export interface NodeInfo extends Address {
 
 export type Message =
   /** `ro`: the sender is a read-only node (BEP 43): answer it, never add it to a routing table. */
-  | { y: "q"; t: Uint8Array; q: string; a: BDict; id: Uint8Array; ro: boolean }
-  | { y: "r"; t: Uint8Array; r: BDict; id: Uint8Array; ip: Address | null }
+  | { y: "q"; t: Uint8Array; q: string; a: BDict; id: Uint8Array; ro: boolean; value: Uint8Array | undefined }
+  | { y: "r"; t: Uint8Array; r: BDict; id: Uint8Array; ip: Address | null; value: Uint8Array | undefined }
   | { y: "e"; t: Uint8Array; code: number; message: string }
   /** A query we can still answer, with error 203: it has a transaction id but a broken body. */
   | { y: "bad"; t: Uint8Array; message: string };
 
 const MAX_TID = 16;
 const text = new TextDecoder();
+/** BEP 44 `v` (in `a` or `r`) is checked but not built: see `value` below. */
+const RAW = new Set(["v"]);
 
-/** Parses one datagram. Null for anything that cannot be answered or matched to a transaction. */
+/**
+ * Parses one datagram. Null for anything that cannot be answered or matched to a transaction.
+ * A BEP 44 value (`a.v` of a put, `r.v` of a get reply) comes out of `a`/`r` as `value`: its exact
+ * bencoding, a view of `buf` (what a signature covers and a node stores).
+ */
 export function parseMessage(buf: Uint8Array): Message | null {
-  const m = tryDecode(buf);
+  const m = tryDecode(buf, { rawKeys: RAW });
   if (!isDict(m)) return null;
   const t = m["t"];
   if (!isBytes(t) || t.length === 0 || t.length > MAX_TID) return null;
@@ -35,13 +41,13 @@ export function parseMessage(buf: Uint8Array): Message | null {
     if (!isDict(a)) return { y: "bad", t, message: "Missing a" };
     const id = a["id"];
     if (!isId(id)) return { y: "bad", t, message: "Missing or bad a.id" };
-    return { y, t, q, a, id, ro: m["ro"] === 1 };
+    return { y, t, q, a, id, ro: m["ro"] === 1, value: takeValue(a) };
   }
   if (y === "r") {
     const r = m["r"];
     if (!isDict(r) || !isId(r["id"])) return null;
     const ip = m["ip"];
-    return { y, t, r, id: r["id"], ip: isBytes(ip) && ip.length === ADDRESS_LENGTH ? decodeAddress(ip) : null };
+    return { y, t, r, id: r["id"], ip: isBytes(ip) && ip.length === ADDRESS_LENGTH ? decodeAddress(ip) : null, value: takeValue(r) };
   }
   if (y === "e") {
     const e = m["e"];
@@ -50,6 +56,12 @@ export function parseMessage(buf: Uint8Array): Message | null {
     return { y, t, code: typeof code === "number" ? code : 0, message: isBytes(msg) ? text.decode(msg) : "" };
   }
   return null;
+}
+
+function takeValue(d: BDict): Uint8Array | undefined {
+  const v = d["v"] as Uint8Array | undefined;
+  delete d["v"];
+  return v;
 }
 
 export function encodeQuery(t: Uint8Array, q: string, a: BDict, readOnly = false): Uint8Array {

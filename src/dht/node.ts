@@ -8,16 +8,15 @@ import { lookup as dns } from "node:dns/promises";
 import { isIP } from "node:net";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
-import { type BDict, decode, encode, isBytes, isInt } from "../bencode.ts";
-import { ALPHA, ANSWERED, BOOTSTRAP, GET_PAD, K, KEY_LENGTH, LIMITS, type Limits, MAX_VALUE, REFRESH_EVERY, SIG_LENGTH, TICK } from "./constants.ts";
-import { immutableTarget, mutableTarget } from "../crypto/record.ts";
+import { type BDict, decode, isBytes } from "../bencode.ts";
+import { ALPHA, ANSWERED, BOOTSTRAP, GET_PAD, K, LIMITS, type Limits, REFRESH_EVERY, TICK } from "./constants.ts";
 import { AddressVotes, isPublicBound } from "./address.ts";
 import { isLocal, nodeIdFor, validNodeId } from "./bep42.ts";
-import { checkPutItem, type Item, type PutItem, verifyItem } from "./item.ts";
+import { checkPutItem, type Item, parseItem, type PutItem, sameItem, validItem, verifyItem } from "./item.ts";
 import { decodeAddress, type NodeInfo, parseMessage } from "./krpc.ts";
 import { lookup, type LookupMode, type LookupResult, type LookupStats, type Responder } from "./lookup.ts";
 import { RttEstimator } from "./rtt.ts";
-import { equal, QueryError, type Reply, Rpc } from "./rpc.ts";
+import { QueryError, type Reply, Rpc } from "./rpc.ts";
 import { DhtServer, type Dropped } from "./server.ts";
 import { bytesKey } from "./store.ts";
 import { type Contact, RoutingTable, type TableRules } from "./table.ts";
@@ -418,7 +417,7 @@ export class DhtNode {
     // Padding lets a node that never heard from us answer with an item within 3× the query (server.ts).
     const a: BDict = { target, seq: opts.seq, pad: GET_PAD };
     const res = await this._lookup(target, "get", a, (reply, node) => {
-      const item = parseItem(reply.r, opts.salt);
+      const item = parseItem(reply.r, reply.value, opts.salt);
       if (!item) return;
       if (best && sameItem(item, best)) {
         from.push(node);
@@ -559,27 +558,3 @@ export class DhtNode {
     this.transport.close();
   }
 }
-
-/** The item fields of a get reply, type-checked; null if there is no (well-formed) item. */
-function parseItem(r: BDict, salt: Uint8Array | undefined): Item | null {
-  const { v, k, sig, seq } = r;
-  if (v === undefined) return null;
-  const raw = encode(v);
-  if (raw.length > MAX_VALUE) return null;
-  if (k === undefined && sig === undefined) return { v, raw };
-  if (!isBytes(k) || k.length !== KEY_LENGTH || !isBytes(sig) || sig.length !== SIG_LENGTH || !isInt(seq) || seq < 0) return null;
-  return { v, raw, k, sig, seq, ...(salt?.length ? { salt } : {}) };
-}
-
-/** BEP 44: the key (and salt) or the value hashes to the target, and a mutable item's signature verifies. */
-function validItem(item: Item, target: Uint8Array): boolean {
-  if (!item.k || !item.sig || item.seq === undefined) return equal(immutableTarget(item.raw), target);
-  return equal(mutableTarget(item.k, item.salt), target) && verifyItem({ k: item.k, sig: item.sig, seq: item.seq, raw: item.raw, salt: item.salt });
-}
-
-function sameItem(a: Item, b: Item): boolean {
-  return equal(a.raw, b.raw) && a.seq === b.seq && (!a.sig || (!!b.sig && equal(a.sig, b.sig)));
-}
-
-/** Lowercase hex of bytes (ids and targets in JSON). */
-export const toHex: (bytes: Uint8Array) => string = bytesToHex;

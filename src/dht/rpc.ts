@@ -21,6 +21,8 @@ export interface Reply {
   id: Uint8Array;
   /** BEP 42: our address as the responder sees it. */
   ip: Address | null;
+  /** BEP 44 `r.v`, as its exact bencoding (krpc.ts). */
+  value: Uint8Array | undefined;
   from: Address;
   rtt: number;
 }
@@ -113,7 +115,7 @@ export class Rpc {
     } else if (p.expect && !equal(p.expect, msg.id)) {
       p.reject(new QueryError("unexpected-id", "Reply from an unexpected node id"));
     } else {
-      p.resolve({ r: msg.r, id: msg.id, ip: msg.ip, from, rtt: this._clock.now() - p.sentAt });
+      p.resolve({ r: msg.r, id: msg.id, ip: msg.ip, value: msg.value, from, rtt: this._clock.now() - p.sentAt });
     }
     return true;
   }

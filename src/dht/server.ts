@@ -7,7 +7,7 @@
 // included, as QUIC bounds a server before address validation (RFC 9000 §8). Verified addresses
 // get up to `limits.amplification` ×. Our own `get` queries are padded so that an item fits.
 import { sha1 } from "@noble/hashes/legacy.js";
-import { type BInput, Bencoded, encode, isBytes, isInt } from "../bencode.ts";
+import { type BInput, Bencoded, isBytes, isInt } from "../bencode.ts";
 import { immutableTarget, mutableTarget } from "../crypto/record.ts";
 import { ERR, KEY_LENGTH, type Limits, MAX_SALT, MAX_VALUE, NODE_LENGTH, SIG_LENGTH, TOKEN_LENGTH, TOKEN_ROTATE } from "./constants.ts";
 import { verifyItem } from "./item.ts";
@@ -139,13 +139,13 @@ export class DhtServer {
   }
 
   private _onPut(ctx: Ctx, msg: Query): void {
-    const { token, v, k, sig, seq, salt, cas } = msg.a;
+    const { token, k, sig, seq, salt, cas } = msg.a;
     const from = ctx.to;
     const fail = (code: number, message: string) => this._error(ctx, code, message);
     if (!isBytes(token) || !this._validToken(token, from.host)) return fail(ERR.protocol, "Bad token");
-    if (v === undefined) return fail(ERR.protocol, "Missing v");
-    // A copy that owns exactly its bytes: the decoded `v` is views into the datagram.
-    const raw = encode(v).slice();
+    if (msg.value === undefined) return fail(ERR.protocol, "Missing v");
+    // The value's bencoding as it came (krpc.ts), copied so that it does not hold the datagram.
+    const raw = msg.value.slice();
     if (raw.length > MAX_VALUE) return fail(ERR.tooBig, "Message (v field) too big");
     if (!this._writeAllowed(from)) return;
     const now = this._o.clock.now();
