@@ -6,7 +6,7 @@ import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { periodOf } from "./crypto/blind.ts";
-import { type Address, type RelayEntry, relayTag } from "./crypto/record.ts";
+import { type Address, RELAY_SECRET_LENGTH, type RelayEntry, relayTag } from "./crypto/record.ts";
 import { addressKey, type Clock } from "./dht/transport.ts";
 import { TYPE_REGISTERED } from "./wire/constants.ts";
 import { isPrivateIPv4 } from "./wire/path.ts";
@@ -215,7 +215,7 @@ export class RelayRegistrations {
   #secret(period: number): Uint8Array {
     let secret = this.#secrets.get(period);
     if (!secret) {
-      secret = this.#random(32);
+      secret = this.#random(RELAY_SECRET_LENGTH);
       this.#secrets.set(period, secret);
       const current = periodOf(this.#opts.clock.now() / 1000);
       for (const p of this.#secrets.keys()) if (p < current) this.#secrets.delete(p);

@@ -21,8 +21,9 @@ export const MAX_RECORD_AGE = 2 * 3600;
 export const MAX_RECORD_SKEW = 300;
 /** PROTOCOL §9: at most 4 relays per record. */
 export const MAX_RELAYS = 4;
-/** PROTOCOL §9: a relay tag is the first 16 bytes of SHA-256("chat/1 relay" || secret). */
+/** PROTOCOL §9: a relay tag is the first 16 bytes of SHA-256("chat/1 relay" || secret), a 32-byte secret. */
 export const RELAY_TAG_LENGTH = 16;
+export const RELAY_SECRET_LENGTH = 32;
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const RECORD = ascii("chat/1 record");
@@ -152,7 +153,7 @@ export type RelayEntry = { address: Address; tag: Uint8Array };
 
 /** PROTOCOL §9: tag = SHA-256("chat/1 relay" || secret)[0..16]; only the secret's holder can register it. */
 export function relayTag(secret: Uint8Array): Uint8Array {
-  return sha256(concatBytes(RELAY, abytes(secret, 32, "secret"))).subarray(0, RELAY_TAG_LENGTH);
+  return sha256(concatBytes(RELAY, abytes(secret, RELAY_SECRET_LENGTH, "secret"))).subarray(0, RELAY_TAG_LENGTH);
 }
 
 export type RecordContent = {

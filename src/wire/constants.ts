@@ -187,8 +187,6 @@ export const TYPE_REGISTERED = 5;
 export const TYPE_RELAY = 6;
 export const TYPE_RELAY_BACK = 7;
 export const TYPE_RELAYED = 8;
-export const RELAY_SECRET_LEN = 32;
-export const RELAY_TAG_LEN = 16;
 
 /** What a relay holds and forwards (PROTOCOL §9; our numbers in docs/PROTOCOL.md §8). */
 export interface RelayLimits {

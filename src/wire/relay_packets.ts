@@ -1,11 +1,11 @@
 // The five packet types of PROTOCOL §9 (relays). Same 4-byte header as §6; `addr` is a compact
 // address (§1) preceded by its length in one byte (6 or 18); `inner` is one whole §6 packet of
 // type 1, 2 or 3 and never a §9 packet. Parsing is exact, as for §6: anything else is `null`.
-import { type Address, decodeCompactAddress, encodeCompactAddress } from "../crypto/record.ts";
+import {
+  type Address, decodeCompactAddress, encodeCompactAddress, RELAY_SECRET_LENGTH, RELAY_TAG_LENGTH,
+} from "../crypto/record.ts";
 import {
   MAX_DATAGRAM,
-  RELAY_SECRET_LEN,
-  RELAY_TAG_LEN,
   TYPE_DATA,
   TYPE_INITIATION,
   TYPE_REGISTER,
@@ -29,7 +29,7 @@ export function parseRelayPacket(buf: Uint8Array): RelayPacket | null {
   if (buf.length < HEADER || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return null;
   switch (buf[0]) {
     case TYPE_REGISTER:
-      return buf.length === HEADER + RELAY_SECRET_LEN ? { type: TYPE_REGISTER, secret: buf.subarray(HEADER) } : null;
+      return buf.length === HEADER + RELAY_SECRET_LENGTH ? { type: TYPE_REGISTER, secret: buf.subarray(HEADER) } : null;
     case TYPE_REGISTERED: {
       if (buf.length < HEADER + 2) return null;
       const lifetime = (buf[4] as number) | ((buf[5] as number) << 8);
@@ -37,8 +37,8 @@ export function parseRelayPacket(buf: Uint8Array): RelayPacket | null {
       return addr && addr.end === buf.length ? { type: TYPE_REGISTERED, lifetime, address: addr.address } : null;
     }
     case TYPE_RELAY: {
-      const inner = innerAt(buf, HEADER + RELAY_TAG_LEN);
-      return inner ? { type: TYPE_RELAY, tag: buf.subarray(HEADER, HEADER + RELAY_TAG_LEN), inner } : null;
+      const inner = innerAt(buf, HEADER + RELAY_TAG_LENGTH);
+      return inner ? { type: TYPE_RELAY, tag: buf.subarray(HEADER, HEADER + RELAY_TAG_LENGTH), inner } : null;
     }
     case TYPE_RELAY_BACK:
     case TYPE_RELAYED: {
@@ -53,7 +53,7 @@ export function parseRelayPacket(buf: Uint8Array): RelayPacket | null {
 }
 
 export function encodeRegister(secret: Uint8Array): Uint8Array {
-  if (secret.length !== RELAY_SECRET_LEN) throw new RangeError(`"secret" expected ${RELAY_SECRET_LEN} bytes, got ${secret.length}`);
+  if (secret.length !== RELAY_SECRET_LENGTH) throw new RangeError(`"secret" expected ${RELAY_SECRET_LENGTH} bytes, got ${secret.length}`);
   return packet(TYPE_REGISTER, secret);
 }
 
@@ -63,7 +63,7 @@ export function encodeRegistered(lifetime: number, address: Address): Uint8Array
 }
 
 export function encodeRelay(tag: Uint8Array, inner: Uint8Array): Uint8Array {
-  if (tag.length !== RELAY_TAG_LEN) throw new RangeError(`"tag" expected ${RELAY_TAG_LEN} bytes, got ${tag.length}`);
+  if (tag.length !== RELAY_TAG_LENGTH) throw new RangeError(`"tag" expected ${RELAY_TAG_LENGTH} bytes, got ${tag.length}`);
   return packet(TYPE_RELAY, tag, inner);
 }
 
