@@ -9,6 +9,7 @@ import type { Address, Transport } from "../src/dht/transport.ts";
 import { UdpTransport } from "../src/dht/udp.ts";
 import { Peer, type NatEvent } from "../src/peer.ts";
 import { RelayingTransport } from "../src/relaying.ts";
+import { encodeRegister } from "../src/wire/relay_packets.ts";
 
 const key = (a: Address) => `${a.host}:${a.port}`;
 const isSession = (buf: Uint8Array) => buf[0] === 1 || buf[0] === 2 || buf[0] === 3;
@@ -80,7 +81,15 @@ nat("a listener behind NAT registers with 2 chat nodes and publishes them; a loo
   const found = await sender.lookup(peer.publicKey);
   assert.ok(found.found);
   assert.equal(found.found && found.relays.map((r) => key(r.address)).sort(), announced.relays.map(key).sort());
-  assert.is(peer.relay.stats.registers, 0, "a listener behind NAT relays for nobody");
+  // Ask it to relay, as a listener would: it must not answer (nobody could reach a relay behind NAT).
+  const asker = await UdpTransport.bind({ host: "127.0.0.1" });
+  let answered = 0;
+  asker.onMessage(() => answered++);
+  asker.send(encodeRegister(new Uint8Array(32).fill(1)), peer.address());
+  await new Promise((r) => setTimeout(r, 300));
+  asker.close();
+  assert.is(answered, 0, "a listener behind NAT relays for nobody");
+  assert.is(peer.relay.stats.registers, 0);
 });
 
 nat("both behind NATs that map per destination: delivered relayed, and the reply comes back", async () => {

@@ -5,7 +5,6 @@
 import { ChatError } from "../errors.ts";
 import { encodeRelay, encodeRelayBack } from "./relay_packets.ts";
 import type { Address } from "../crypto/record.ts";
-import { equalBytes } from "./_bytes.ts";
 
 export type Path =
   | { readonly via: "direct"; readonly address: Address }
@@ -45,12 +44,6 @@ export function wrap(path: Path, packet: Uint8Array): { datagram: Uint8Array; to
 
 export function sameAddress(a: Address, b: Address): boolean {
   return a.host === b.host && a.port === b.port;
-}
-
-export function samePath(a: Path, b: Path): boolean {
-  if (a.via === "direct") return b.via === "direct" && sameAddress(a.address, b.address);
-  if (a.via === "relay") return b.via === "relay" && sameAddress(a.relay, b.relay) && equalBytes(a.tag, b.tag);
-  return b.via === "relay-back" && sameAddress(a.relay, b.relay) && sameAddress(a.peer, b.peer);
 }
 
 /** RFC 1918 private ranges: addresses a peer on the same LAN reaches without the NAT. */
