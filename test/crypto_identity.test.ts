@@ -5,7 +5,7 @@ import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../src/errors.ts";
 import {
-  formatPublicKey, generateIdentity, identityFromSeed, isValidPublicKey, parsePublicKey, wipeIdentity, x25519FromEd25519Public,
+  formatPublicKey, generateIdentity, identityFromSeed, isValidPublicKey, isX25519FormOf, parsePublicKey, wipeIdentity, x25519FromEd25519Public,
 } from "../src/crypto/identity.ts";
 import { decodeZBase32, encodeZBase32, ZBASE32_ALPHABET } from "../src/crypto/zbase32.ts";
 
@@ -152,6 +152,35 @@ id("identityFromSeed copies the seed, from a Buffer too: the caller may wipe its
   const identity = identityFromSeed(seed);
   seed.fill(0);
   assert.is(bytesToHex(identity.seed), "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+});
+
+id("isX25519FormOf: true exactly for u = (1 + y)/(1 − y), on canonical encodings only", () => {
+  const P = 2n ** 255n - 19n;
+  const le32 = (n: bigint) => hexToBytes(n.toString(16).padStart(64, "0")).reverse();
+  for (let i = 0; i < 50; i++) {
+    const identity = generateIdentity();
+    const u = identity.x25519.publicKey;
+    assert.ok(isX25519FormOf(identity.publicKey, u));
+    assert.equal(x25519FromEd25519Public(identity.publicKey), u);
+    const flipped = u.slice();
+    flipped[i % 32]! ^= 1 << (i % 8);
+    assert.not.ok(isX25519FormOf(identity.publicKey, flipped), "another u");
+    const other = generateIdentity();
+    assert.not.ok(isX25519FormOf(other.publicKey, u), "another key");
+    const top = u.slice();
+    top[31]! |= 0x80;
+    assert.not.ok(isX25519FormOf(identity.publicKey, top), "u with its top bit set");
+  }
+  // y ≥ p: the non-canonical encodings of y = 0..18 (y = 2 gives u = -3), and y = 1 (no u).
+  const y2 = le32(P + 2n);
+  assert.not.ok(isX25519FormOf(y2, le32(P - 3n)), "y = p + 2 is not canonical");
+  assert.ok(isX25519FormOf(le32(2n), le32(P - 3n)), "while y = 2 gives u = -3");
+  assert.not.ok(isX25519FormOf(le32(1n), le32(0n)), "y = 1 has no u");
+  const pow = (b: bigint, e: bigint): bigint => (e === 0n ? 1n : (pow((b * b) % P, e >> 1n) * (e & 1n ? b : 1n)) % P);
+  const yOfU5 = (4n * pow(6n, P - 2n)) % P; // y = (u − 1)/(u + 1) for u = 5
+  assert.ok(isX25519FormOf(le32(yOfU5), le32(5n)), "u = 5");
+  assert.not.ok(isX25519FormOf(le32(yOfU5), le32(P + 5n)), "u = p + 5 is not canonical");
+  assert.not.ok(isX25519FormOf(new Uint8Array(31), new Uint8Array(32)), "wrong length");
 });
 
 id.run();

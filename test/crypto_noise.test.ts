@@ -9,12 +9,10 @@ import {
   HandshakeState,
   SymmetricState,
   type HandshakePattern,
-  type KeyPair,
-  _nativeX25519,
-  _nobleX25519,
   _useX25519,
-  type X25519,
 } from "../src/crypto/noise.ts";
+import { type KeyPair, _nativeX25519, _nobleX25519, type X25519 } from "../src/crypto/x25519.ts";
+import { _nativeHmacBlake2b, _nobleHmacBlake2b } from "../src/crypto/blake2b.ts";
 
 type NoiseVector = {
   protocol_name: string;
@@ -233,6 +231,29 @@ native("IK handshakes across implementations: node:crypto on one side, noble on 
     on(initiator, () => init.readMessage(m2));
     assert.ok(init.isComplete && resp.isComplete);
     assert.equal(init.handshakeHash, resp.handshakeHash);
+  }
+});
+
+native("a key used in many DH keeps its answers: the same as noble's, call after call", () => {
+  if (!_nativeX25519) return;
+  const mine = [_nativeX25519.keygen(), x25519.keygen()]; // a key object made by keygen, and one imported
+  const theirs = Array.from({ length: 10 }, () => x25519.keygen().publicKey);
+  for (let round = 0; round < 3; round++) {
+    for (const kp of mine) for (const u of theirs) assert.equal(_nativeX25519.dh(kp, u), _nobleX25519.dh(kp, u));
+  }
+});
+
+native("HMAC-BLAKE2b of node:crypto equals noble's: keys and inputs across the 128-byte block", () => {
+  const process = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
+  if (typeof process?.getBuiltinModule === "function") assert.ok(_nativeHmacBlake2b, "node:crypto is used where the runtime has it");
+  if (!_nativeHmacBlake2b) return;
+  for (const keyLength of [0, 1, 32, 64, 127, 128, 129, 200]) {
+    for (const dataLength of [0, 1, 65, 128, 129, 300]) {
+      const key = randomBytes(keyLength), data = randomBytes(dataLength);
+      const expected = _nobleHmacBlake2b(key, data);
+      assert.equal(_nativeHmacBlake2b(key, data), expected, `${keyLength}/${dataLength}`);
+      assert.equal(_nativeHmacBlake2b(key, data.subarray(0, dataLength >> 1), data.subarray(dataLength >> 1)), expected, "in two parts");
+    }
   }
 });
 

@@ -7,7 +7,8 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { blindIdentity, blindPublicKey, signExpanded, verify, verifyAsync } from "../../src/crypto/blind.ts";
 import { generateIdentity } from "../../src/crypto/identity.ts";
-import { _nativeX25519, _nobleX25519, _useX25519, HandshakeState, type X25519 } from "../../src/crypto/noise.ts";
+import { _useX25519, HandshakeState } from "../../src/crypto/noise.ts";
+import { _nativeX25519, _nobleX25519, type X25519 } from "../../src/crypto/x25519.ts";
 import { openRecord, recordLookup, sealRecord } from "../../src/crypto/record.ts";
 
 const BUDGET_MS = Number(process.env["CHAT_BENCH_MS"] ?? 500);

@@ -6,8 +6,8 @@
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { ChatError } from "../errors.ts";
-import { abytes, randomBytes, wipe } from "./_utils.ts";
-import type { KeyPair } from "./noise.ts";
+import { abytes, bytesToNumberLE, randomBytes, wipe } from "./_utils.ts";
+import type { KeyPair } from "./x25519.ts";
 import { decodeZBase32, encodeZBase32 } from "./zbase32.ts";
 
 const SEED_LENGTH = 32;
@@ -128,7 +128,31 @@ export function parsePublicKey(text: string): Uint8Array {
  */
 export function x25519FromEd25519Public(publicKey: Uint8Array): Uint8Array {
   abytes(publicKey, KEY_LENGTH, "publicKey");
-  const point = _decodePublicKey(publicKey);
-  if (point === undefined) throw new RangeError(`"publicKey" is not a valid Ed25519 public key`);
-  return ed25519.utils.toMontgomery(publicKey);
+  const id = bytesToHex(publicKey);
+  let u = _montgomery.get(id);
+  if (u === undefined) {
+    const point = _decodePublicKey(publicKey);
+    if (point === undefined) throw new RangeError(`"publicKey" is not a valid Ed25519 public key`);
+    u = ed25519.utils.toMontgomery(publicKey); // an inversion: ~0.1 ms, and a sender asks per message
+    if (_montgomery.size >= 64) _montgomery.delete(_montgomery.keys().next().value!);
+    _montgomery.set(id, u);
+  }
+  return u.slice();
+}
+
+const _montgomery = new Map<string, Uint8Array>();
+const P = 2n ** 255n - 19n;
+
+/**
+ * Whether `u` is the X25519 form of the Ed25519 key `edPublic`, u = (1 + y)/(1 − y), checked as
+ * u·(1 − y) = 1 + y (mod p) on canonical encodings: no inversion, no point decoding. It does NOT
+ * say that `edPublic` is a valid key; a caller for whom `u` is authenticated by a Diffie-Hellman
+ * with its holder knows that u = a·9 on the curve, and then y is a point's (the one of ±A).
+ */
+export function isX25519FormOf(edPublic: Uint8Array, u: Uint8Array): boolean {
+  if (edPublic.length !== KEY_LENGTH || u.length !== KEY_LENGTH || (u[31] as number) & 0x80) return false;
+  const y = bytesToNumberLE(edPublic) & ((1n << 255n) - 1n); // the top bit is x's sign
+  const un = bytesToNumberLE(u);
+  if (y >= P || un >= P) return false;
+  return (un * (P + 1n - y)) % P === (1n + y) % P;
 }

@@ -31,5 +31,6 @@ export {
 } from "./record.ts";
 export {
   CipherState, HandshakeState, MAX_MESSAGE_LENGTH, SymmetricState,
-  type HandshakeOptions, type HandshakePattern, type KeyPair,
+  type HandshakeOptions, type HandshakePattern,
 } from "./noise.ts";
+export type { KeyPair } from "./x25519.ts";

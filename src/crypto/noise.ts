@@ -6,17 +6,13 @@
  * @module
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2b } from "@noble/hashes/blake2.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { abytes, ascii, au64, concatBytes, equalBytes, wipe } from "./_utils.ts";
-
-/** An X25519 key pair (32-byte secret, 32-byte public). */
-export type KeyPair = { secretKey: Uint8Array; publicKey: Uint8Array };
+import { hmacBlake2b } from "./blake2b.ts";
+import { abytes, ascii, au64, concatBytes, wipe } from "./_utils.ts";
+import { _nativeX25519, _nobleX25519, DHLEN, type KeyPair, type X25519 } from "./x25519.ts";
 export type HandshakePattern = "IK" | "XX" | "NK";
 
 // §4.1, §4.2, §4.3 constants for 25519 / ChaChaPoly / BLAKE2b.
-const DHLEN = 32;
 const HASHLEN = 64;
 const KEYLEN = 32;
 const TAGLEN = 16;
@@ -47,11 +43,11 @@ function _decrypt(k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Arr
 
 /** §4.3 HKDF(chaining_key, input_key_material, num_outputs) with HMAC-BLAKE2b. */
 function _hkdf(ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
-  const tempKey = hmac(blake2b, ck, ikm);
-  const out1 = hmac(blake2b, tempKey, Uint8Array.of(1));
-  const out2 = hmac(blake2b, tempKey, concatBytes(out1, Uint8Array.of(2)));
+  const tempKey = hmacBlake2b(ck, ikm);
+  const out1 = hmacBlake2b(tempKey, Uint8Array.of(1));
+  const out2 = hmacBlake2b(tempKey, out1, Uint8Array.of(2));
   const out = [out1, out2];
-  if (outputs === 3) out.push(hmac(blake2b, tempKey, concatBytes(out2, Uint8Array.of(3))));
+  if (outputs === 3) out.push(hmacBlake2b(tempKey, out2, Uint8Array.of(3)));
   wipe(tempKey);
   return out;
 }
@@ -263,134 +259,6 @@ function _keyPair(kp: KeyPair, title: string): KeyPair {
   };
 }
 
-/** X25519 as Noise uses it: DH with a key pair, and a fresh key pair (GENERATE_KEYPAIR). */
-export interface X25519 {
-  readonly name: string;
-  /** Throws on a low-order public key (all-zero output), as noble does. */
-  dh(kp: KeyPair, publicKey: Uint8Array): Uint8Array;
-  keygen(): KeyPair;
-  /** How many answers node:crypto left to noble (node:crypto only; for tests). */
-  readonly fallbacks?: number;
-}
-
-export const _nobleX25519: X25519 = {
-  name: "@noble/curves",
-  dh: (kp, publicKey) => x25519.getSharedSecret(kp.secretKey, publicKey),
-  keygen: () => x25519.keygen(),
-};
-
-/** The part of node:crypto used here (its types are not imported: this module runs anywhere). */
-interface NodeCrypto {
-  createPrivateKey(options: { key: OkpJwk; format: "jwk" }): object;
-  createPublicKey(options: { key: OkpJwk; format: "jwk" }): object;
-  diffieHellman(options: { privateKey: object; publicKey: object }): Uint8Array;
-  generateKeyPairSync(type: "x25519"): { privateKey: DerExport; publicKey: DerExport };
-}
-type OkpJwk = { kty: "OKP"; crv: "X25519"; x: string; d?: string };
-type DerExport = { export(options: { format: "der"; type: "pkcs8" | "spki" }): Uint8Array };
-
-const X25519_PKCS8 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
-const X25519_SPKI = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00);
-
-function _b64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-const _hex = (hex: string) => Uint8Array.from(hex.match(/../g) as string[], (h) => parseInt(h, 16));
-
-/**
- * X25519 by node:crypto, where the runtime hands it out synchronously (`process.getBuiltinModule`:
- * Node ≥ 20.16, Deno 2; nothing is imported, so this module still runs anywhere). With the key
- * import, Node 20 does ~12,500 a second (noble ~980) and Deno 2.9 ~14,000 (noble ~2,400), and a
- * handshake does five X25519 a side. noble
- * decides every failure: whatever node:crypto throws, and an all-zero output, is answered by noble
- * (which throws on a low-order key, or answers), so the two differ in speed only. A runtime whose
- * answer to RFC 7748 §6.1 is wrong is not used. node:crypto keeps its copy of a secret until garbage
- * collection, as noble keeps its BigInt scalar: wipe() erases the bytes we hold, in either case.
- */
-function _loadNativeX25519(): X25519 | undefined {
-  let crypto: NodeCrypto | undefined;
-  try {
-    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    crypto = process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
-  } catch {
-    return undefined;
-  }
-  if (typeof crypto?.diffieHellman !== "function" || typeof crypto.generateKeyPairSync !== "function") return undefined;
-  const native = crypto;
-  let fallbacks = 0;
-  const dh = (kp: KeyPair, publicKey: Uint8Array): Uint8Array => {
-    let shared: Uint8Array;
-    try {
-      // The JWK form imports fastest on Node (DER goes through OpenSSL's slow decoder lookup).
-      const privateKey = native.createPrivateKey({
-        key: { kty: "OKP", crv: "X25519", x: _b64url(kp.publicKey), d: _b64url(kp.secretKey) },
-        format: "jwk",
-      });
-      const peer = native.createPublicKey({ key: { kty: "OKP", crv: "X25519", x: _b64url(publicKey) }, format: "jwk" });
-      const out = native.diffieHellman({ privateKey, publicKey: peer });
-      shared = Uint8Array.from(out);
-      wipe(out);
-    } catch {
-      fallbacks++;
-      return _nobleX25519.dh(kp, publicKey);
-    }
-    if (shared.length !== DHLEN || shared.every((b) => b === 0)) {
-      fallbacks++;
-      return _nobleX25519.dh(kp, publicKey);
-    }
-    return shared;
-  };
-  const keygen = (): KeyPair => {
-    let pkcs8: Uint8Array | undefined;
-    try {
-      const pair = native.generateKeyPairSync("x25519");
-      pkcs8 = pair.privateKey.export({ format: "der", type: "pkcs8" });
-      const spki = pair.publicKey.export({ format: "der", type: "spki" });
-      if (
-        pkcs8.length === X25519_PKCS8.length + DHLEN && equalBytes(pkcs8.subarray(0, X25519_PKCS8.length), X25519_PKCS8) &&
-        spki.length === X25519_SPKI.length + DHLEN && equalBytes(spki.subarray(0, X25519_SPKI.length), X25519_SPKI)
-      ) {
-        // Copies (a Buffer's slice() is a view, and pkcs8 is wiped below).
-        return { secretKey: Uint8Array.from(pkcs8.subarray(X25519_PKCS8.length)), publicKey: Uint8Array.from(spki.subarray(X25519_SPKI.length)) };
-      }
-    } catch {
-      // noble below
-    } finally {
-      wipe(pkcs8);
-    }
-    fallbacks++;
-    return _nobleX25519.keygen();
-  };
-  try {
-    const rfc7748 = {
-      secretKey: _hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"),
-      publicKey: _hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
-    };
-    const bob = _hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    const expected = _hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
-    const answer = crypto.diffieHellman({
-      privateKey: crypto.createPrivateKey({ key: { kty: "OKP", crv: "X25519", x: _b64url(rfc7748.publicKey), d: _b64url(rfc7748.secretKey) }, format: "jwk" }),
-      publicKey: crypto.createPublicKey({ key: { kty: "OKP", crv: "X25519", x: _b64url(bob) }, format: "jwk" }),
-    });
-    if (!equalBytes(Uint8Array.from(answer), expected)) return undefined;
-  } catch {
-    return undefined;
-  }
-  return {
-    name: "node:crypto",
-    dh,
-    keygen,
-    get fallbacks() {
-      return fallbacks;
-    },
-  };
-}
-
-/** node:crypto's X25519, or undefined in a runtime without it (tests compare it with noble). */
-export const _nativeX25519: X25519 | undefined = _loadNativeX25519();
 let _x25519: X25519 = _nativeX25519 ?? _nobleX25519;
 
 /** The X25519 every handshake uses from now on (for tests: both implementations run the vectors). */

@@ -11,7 +11,7 @@
 // load defence (cookie.ts), fair shares of the session table (fairness.ts) and the queue of
 // delivered messages, acked once the application takes them (mailbox.ts).
 import { randomBytes } from "@noble/hashes/utils.js";
-import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
+import { formatPublicKey, isX25519FormOf } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
 import {
   DEFAULT_LIMITS,
@@ -46,7 +46,7 @@ import type { Address, Session } from "./session.ts";
 import { Sessions } from "./sessions.ts";
 import { type Counters, drop, newCounters, type WireStats } from "./stats.ts";
 import { defaultTimers, type Timers } from "./timers.ts";
-import { abytes, equalBytes } from "./_bytes.ts";
+import { abytes } from "./_bytes.ts";
 
 export type { Address } from "./session.ts";
 export type { WireIdentity } from "./handshake.ts";
@@ -103,7 +103,7 @@ export class SessionEndpoint {
     if (typeof options.send !== "function") throw new TypeError(`"send" expected a function`);
     // PROTOCOL §2: one identity, two forms. Peers check exactly this in message 1, so a mismatch
     // here would only surface as handshakes that time out.
-    if (!equalBytes(x25519FromEd25519Public(identity.publicKey), identity.x25519.publicKey)) {
+    if (!isX25519FormOf(identity.publicKey, identity.x25519.publicKey)) {
       throw new RangeError(`"identity.x25519.publicKey" is not the X25519 form of "identity.publicKey"`);
     }
     this.#identity = identity;
