@@ -20,12 +20,19 @@ export class AddressVotes {
     this._restrictLocal = restrictLocal;
   }
 
-  /** `voter` (the host that replied) says it sees us at `seen`; a group's latest vote replaces its earlier one. */
-  vote(voter: Address, seen: Address): void {
+  /**
+   * `voter` (the host that replied) says it sees us at `seen`; a group's latest vote replaces its
+   * earlier one. False when that changed nothing (the common case: the same voter, the same
+   * address), so the caller can skip recounting on every reply.
+   */
+  vote(voter: Address, seen: Address): boolean {
     const group = this._group(voter);
+    const last = this._votes.get(group);
     this._votes.delete(group);
     this._votes.set(group, seen);
+    if (last) return last.host !== seen.host || last.port !== seen.port;
     if (this._votes.size > WINDOW) this._votes.delete(this._votes.keys().next().value!);
+    return true;
   }
 
   /** The address at least MIN_VOTERS groups report, more than half of all and twice the runner-up; else null. */

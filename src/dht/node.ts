@@ -256,10 +256,7 @@ export class DhtNode {
       (reply) => {
         this.table.heard({ id: reply.id, host: to.host, port: to.port }, this.clock.now());
         this._remember(to);
-        if (reply.ip) {
-          this._votes.vote(to, reply.ip);
-          this._checkId();
-        }
+        if (reply.ip && this._votes.vote(to, reply.ip)) this._checkId();
       },
       (err: QueryError) => {
         if (expect && typeof err.code !== "number") this.table.failed(expect);
