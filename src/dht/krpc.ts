@@ -68,6 +68,18 @@ export function encodeQuery(t: Uint8Array, q: string, a: BDict, readOnly = false
   return encode({ a, q, ro: readOnly ? 1 : undefined, t, v: CLIENT_VERSION, y: "q" });
 }
 
+/** What follows a query's `t` value: keys sort a, q, ro, t, v, y, so only `v` and `y` (and the end). */
+const QUERY_TAIL = encode({ v: CLIENT_VERSION, y: "q" }).length - 1;
+
+/** A query with a 2-byte transaction id, from a template encoded once (encodeQuery with any 2-byte `t`). */
+export function queryWithTid(template: Uint8Array, tid: number): Uint8Array {
+  const buf = template.slice();
+  const at = buf.length - QUERY_TAIL - 2;
+  buf[at] = tid >> 8;
+  buf[at + 1] = tid & 0xff;
+  return buf;
+}
+
 /** A response, with the requester's address as we see it (BEP 42 `ip`). */
 export function encodeResponse(t: Uint8Array, r: { [key: string]: BInput | undefined }, to: Address): Uint8Array {
   return encode({ ip: encodeAddress(to) ?? undefined, r, t, v: CLIENT_VERSION, y: "r" });

@@ -251,7 +251,7 @@ export class DhtNode {
 
   /** Queries a node; an answer makes it a verified contact, a failure counts against it. */
   private _query(to: Address, q: string, a: BDict, expect?: Uint8Array, retries = 0): Promise<Reply> {
-    const p = this._rpc.query(to, q, { ...a, id: this.id }, { expect, retries });
+    const p = this._rpc.query(to, q, a, { id: this.id, expect, retries });
     p.then(
       (reply) => {
         this.table.heard({ id: reply.id, host: to.host, port: to.port }, this.clock.now());
