@@ -77,7 +77,7 @@ export class Rpc {
   private readonly _clock: Clock;
   private readonly _pending = new Map<number, Pending>();
   /** By `a`: a lookup sends the same body to every node, so it is encoded once (the caller must not change `a`). */
-  private readonly _templates = new WeakMap<BDict, Template>();
+  private _templates: WeakMap<BDict, Template> | null = null;
   private _queue: (() => void)[] = [];
   private readonly _tids = new Uint16Array(64);
   private _tidsLeft = 0;
@@ -156,10 +156,12 @@ export class Rpc {
   }
 
   private _template(q: string, a: BDict, id: Uint8Array | undefined): Uint8Array {
-    const t = this._templates.get(a);
+    // Made on first use: most nodes of a simulation never query.
+    const templates = (this._templates ??= new WeakMap());
+    const t = templates.get(a);
     if (t && t.q === q && t.id === id && t.readOnly === this.readOnly) return t.buf;
     const buf = encodeQuery(new Uint8Array(2), q, id ? { ...a, id } : a, this.readOnly);
-    this._templates.set(a, { q, id, readOnly: this.readOnly, buf });
+    templates.set(a, { q, id, readOnly: this.readOnly, buf });
     return buf;
   }
 
