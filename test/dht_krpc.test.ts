@@ -6,7 +6,7 @@ import { CLIENT_VERSION } from "../src/dht/constants.ts";
 import { bep44SignedBuffer, immutableTarget, mutableTarget } from "../src/crypto/record.ts";
 import { checkPutItem, verifyItem } from "../src/dht/item.ts";
 import {
-  decodeAddress, decodeNodes, encodeAddress, encodeNodes, encodeQuery, encodeResponse, parseMessage,
+  decodeAddress, decodeNodes, encodeAddress, encodeNodes, encodeQuery, encodeResponse, parseIPv4, parseMessage, queryWithTid,
 } from "../src/dht/krpc.ts";
 import { bytes, fromHex, hex, id } from "./_dht.ts";
 
@@ -72,6 +72,26 @@ test("compact addresses and node lists", () => {
   zeroPort[24] = 0;
   zeroPort[25] = 0;
   assert.is(decodeNodes(zeroPort)!.length, 1, "port 0 entries are dropped");
+});
+
+test("a query template with its transaction id patched in is the query encoded with that id", () => {
+  const a = { id: id(1), target: id(2), seq: 5, pad: new Uint8Array(320) };
+  for (const readOnly of [false, true]) {
+    for (const q of ["get", "find_node", "ping"]) {
+      const template = encodeQuery(new Uint8Array(2), q, a, readOnly);
+      for (const tid of [0, 1, 0x00ff, 0x1234, 0xff00, 0xffff]) {
+        assert.equal(queryWithTid(template, tid), encodeQuery(new Uint8Array([tid >> 8, tid & 0xff]), q, a, readOnly));
+      }
+    }
+  }
+});
+
+test("parseIPv4: dotted quads of four numbers up to 255 without leading zeros, nothing else", () => {
+  assert.equal([...parseIPv4("0.0.0.0")!], [0, 0, 0, 0]);
+  assert.equal([...parseIPv4("255.10.1.0")!], [255, 10, 1, 0]);
+  for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.00", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", "::1", "a.b.c.d", "1.2.3.-4", "1000.1.1.1"]) {
+    assert.is(parseIPv4(bad), null, bad);
+  }
 });
 
 test("messages: queries, responses with the BEP 42 ip field, errors, and client version CH", () => {

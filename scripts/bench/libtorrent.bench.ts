@@ -5,7 +5,7 @@
 // three passes. Prints, per client, the time to the first valid item and to the end of the
 // lookup (libtorrent: its authoritative alert), queries per get, and the ratios.
 // Run: node dist/scripts/bench/libtorrent.bench.js   or   deno run -A scripts/bench/libtorrent.bench.ts
-// CHAT_BENCH_QUICK=1: a smaller swarm and fewer records. Loopback only; every process it starts
+// CHAT_BENCH_QUICK=1: a smaller swarm and fewer records; CHAT_BENCH_PASSES=n: n passes (the machine is noisy). Loopback only; every process it starts
 // is killed at the end, on failure too.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -20,7 +20,7 @@ import { fmt, log, median, pct, putItem, seedOf, value } from "./_common.ts";
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
 const SWARM = quick ? 16 : 32;
 const RECORDS = quick ? 10 : 40;
-const PASSES = quick ? 1 : 3;
+const PASSES = Number(process.env["CHAT_BENCH_PASSES"] ?? (quick ? 1 : 3));
 /** The whole bench, swarm start included, must end within this (then everything is killed). */
 const DEADLINE_MS = 10 * 60_000;
 

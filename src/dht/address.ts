@@ -20,19 +20,40 @@ export class AddressVotes {
     this._restrictLocal = restrictLocal;
   }
 
-  /** `voter` (the host that replied) says it sees us at `seen`; a group's latest vote replaces its earlier one. */
-  vote(voter: Address, seen: Address): void {
+  /**
+   * `voter` (the host that replied) says it sees us at `seen`; a group's latest vote replaces its
+   * earlier one. False when that changed nothing (the common case: the same voter, the same
+   * address), so the caller can skip recounting on every reply.
+   */
+  vote(voter: Address, seen: Address): boolean {
     const group = this._group(voter);
+    const last = this._votes.get(group);
     this._votes.delete(group);
     this._votes.set(group, seen);
+    if (last) return last.host !== seen.host || last.port !== seen.port;
     if (this._votes.size > WINDOW) this._votes.delete(this._votes.keys().next().value!);
+    return true;
   }
 
   /** The address at least MIN_VOTERS groups report, more than half of all and twice the runner-up; else null. */
   winner(): Address | null {
-    const [best, second] = this.tally();
-    if (!best || best.voters < MIN_VOTERS || best.voters * 2 <= this._votes.size || best.voters < 2 * (second?.voters ?? 0)) return null;
-    return best.address;
+    // One pass, no sort: it runs whenever a reply changes a vote.
+    const count = new Map<string, number>();
+    let best: Address | null = null, bestKey = "", top = 0, second = 0;
+    for (const addr of this._votes.values()) {
+      const key = addressKey(addr);
+      const n = (count.get(key) ?? 0) + 1;
+      count.set(key, n);
+      if (key === bestKey) top = n;
+      else if (n > top) {
+        second = top;
+        top = n;
+        best = addr;
+        bestKey = key;
+      } else if (n > second) second = n;
+    }
+    if (!best || top < MIN_VOTERS || top * 2 <= this._votes.size || top < 2 * second) return null;
+    return best;
   }
 
   /** Votes per address (for `chat node --stats` and NAT detection). */

@@ -251,15 +251,12 @@ export class DhtNode {
 
   /** Queries a node; an answer makes it a verified contact, a failure counts against it. */
   private _query(to: Address, q: string, a: BDict, expect?: Uint8Array, retries = 0): Promise<Reply> {
-    const p = this._rpc.query(to, q, { ...a, id: this.id }, { expect, retries });
+    const p = this._rpc.query(to, q, a, { id: this.id, expect, retries });
     p.then(
       (reply) => {
         this.table.heard({ id: reply.id, host: to.host, port: to.port }, this.clock.now());
         this._remember(to);
-        if (reply.ip) {
-          this._votes.vote(to, reply.ip);
-          this._checkId();
-        }
+        if (reply.ip && this._votes.vote(to, reply.ip)) this._checkId();
       },
       (err: QueryError) => {
         if (expect && typeof err.code !== "number") this.table.failed(expect);

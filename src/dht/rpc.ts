@@ -3,7 +3,7 @@
 // that node's id.
 import type { BDict } from "../bencode.ts";
 import { MAX_INFLIGHT, QUERY_TIMEOUT } from "./constants.ts";
-import { encodeError, encodeQuery, encodeResponse, type Message } from "./krpc.ts";
+import { encodeError, encodeQuery, encodeResponse, type Message, queryWithTid } from "./krpc.ts";
 import type { Address, Clock, Transport } from "./transport.ts";
 
 /** Why a query failed: a KRPC error reply (`code` ≥ 200), a timeout, or an unexpected node id. */
@@ -28,10 +28,20 @@ export interface Reply {
 }
 
 export interface QueryOptions {
+  /** Our node id, sent as `a.id` (kept apart from `a`, so that one `a` serves a whole lookup). */
+  id?: Uint8Array;
   /** The node id we expect to answer (known from a `nodes` list or our table). */
   expect?: Uint8Array | undefined;
   /** Resends after a timeout (same transaction id, so a late first answer still counts). */
   retries?: number;
+}
+
+/** A query encoded once with a blank transaction id, for every query sent with the same `a`. */
+interface Template {
+  q: string;
+  id: Uint8Array | undefined;
+  readOnly: boolean;
+  buf: Uint8Array;
 }
 
 interface Pending {
@@ -66,6 +76,8 @@ export class Rpc {
   private readonly _transport: Transport;
   private readonly _clock: Clock;
   private readonly _pending = new Map<number, Pending>();
+  /** By `a`: a lookup sends the same body to every node, so it is encoded once (the caller must not change `a`). */
+  private _templates: WeakMap<BDict, Template> | null = null;
   private _queue: (() => void)[] = [];
   private readonly _tids = new Uint16Array(64);
   private _tidsLeft = 0;
@@ -135,12 +147,22 @@ export class Rpc {
     const tid = this._nextTid();
     const p: Pending = {
       tid, to, expect: opts.expect, retries: opts.retries ?? 0, resolve, reject,
-      buf: encodeQuery(new Uint8Array([tid >> 8, tid & 0xff]), q, a, this.readOnly),
+      buf: queryWithTid(this._template(q, a, opts.id), tid),
       sentAt: this._clock.now(), timer: null,
     };
     this._pending.set(tid, p);
     this.queries++;
     this._transmit(p);
+  }
+
+  private _template(q: string, a: BDict, id: Uint8Array | undefined): Uint8Array {
+    // Made on first use: most nodes of a simulation never query.
+    const templates = (this._templates ??= new WeakMap());
+    const t = templates.get(a);
+    if (t && t.q === q && t.id === id && t.readOnly === this.readOnly) return t.buf;
+    const buf = encodeQuery(new Uint8Array(2), q, id ? { ...a, id } : a, this.readOnly);
+    templates.set(a, { q, id, readOnly: this.readOnly, buf });
+    return buf;
   }
 
   private _transmit(p: Pending): void {

@@ -185,11 +185,13 @@ export class DhtServer {
    */
   private _reply(ctx: Ctx, r: R): void {
     const budget = this._budget(ctx);
-    if (r["v"] !== undefined && encodeResponse(ctx.t, { ...r, nodes: undefined, values: undefined }, ctx.to).length > budget) {
+    let buf = encodeResponse(ctx.t, r, ctx.to);
+    // Most replies fit whole (our padded gets do): one encoding. Else the item goes only if it cannot fit at all.
+    if (buf.length > budget && r["v"] !== undefined && encodeResponse(ctx.t, { ...r, nodes: undefined, values: undefined }, ctx.to).length > budget) {
       r["v"] = r["k"] = r["sig"] = r["seq"] = undefined;
+      buf = encodeResponse(ctx.t, r, ctx.to);
     }
     for (;;) {
-      const buf = encodeResponse(ctx.t, r, ctx.to);
       if (buf.length <= budget) return this._o.transport.send(buf, ctx.to);
       const nodes = r["nodes"];
       const values = r["values"];
@@ -199,6 +201,7 @@ export class DhtServer {
         this.dropped.oversized++;
         return;
       }
+      buf = encodeResponse(ctx.t, r, ctx.to);
     }
   }
 

@@ -1,6 +1,17 @@
 // The UDP transport (node:dgram, on Node and Deno alike).
 import dgram from "node:dgram";
+import dns from "node:dns";
+import { isIPv4 } from "node:net";
 import type { Address, Transport } from "./transport.ts";
+
+/**
+ * An IP literal is answered at once: dgram's default lookup calls back a tick later, so every
+ * datagram (nearly all go to literals) would leave after the code that sent it has run on.
+ */
+function literalLookup(host: string, options: dns.LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(host)) return cb(null, host, 4);
+  dns.lookup(host, options, cb);
+}
 
 export class UdpTransport implements Transport {
   private readonly _socket: dgram.Socket;
@@ -14,7 +25,7 @@ export class UdpTransport implements Transport {
 
   /** Binds a UDP socket (IPv4); port 0 picks a free one. */
   static bind(opts: { port?: number; host?: string } = {}): Promise<UdpTransport> {
-    const socket = dgram.createSocket("udp4");
+    const socket = dgram.createSocket({ type: "udp4", lookup: literalLookup });
     return new Promise((resolve, reject) => {
       socket.once("error", reject);
       socket.bind(opts.port ?? 0, opts.host ?? "0.0.0.0", () => {
