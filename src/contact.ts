@@ -175,10 +175,10 @@ export interface LookupOptions {
   /** Unix time in milliseconds (default `Date.now`): injectable to test periods and clock skew. */
   now?: () => number;
   /**
-   * Called with each record that passed every acceptance check, as it arrives: a sender can
-   * start its handshake at once instead of waiting for the lookup to settle on the highest seq.
+   * End at the first record that passes every acceptance check instead of looking on for the
+   * highest seq: a sender handshakes at once, and looks again only if that route does not answer.
    */
-  onRecord?: (record: OpenedRecord) => void;
+  first?: boolean;
 }
 
 interface LookupCommon {
@@ -229,7 +229,7 @@ export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array
   for (const period of [p, p - 1, p + 1]) {
     if (period < 0) continue;
     common.periods.push(period);
-    const found = await lookupPeriod(dht, publicKey, period, now, common, opts.onRecord);
+    const found = await lookupPeriod(dht, publicKey, period, now, common, opts.first === true);
     if (found) {
       return {
         found: true, ...common, addresses: found.addresses, relays: found.relays, announcedAt: found.t, seq: Number(found.seq), period, ms: now() - started,
@@ -241,7 +241,7 @@ export async function lookup(dht: Pick<ContactDht, "get">, publicKey: Uint8Array
 
 async function lookupPeriod(
   dht: Pick<ContactDht, "get">, publicKey: Uint8Array, period: number, now: () => number, tally: LookupCommon,
-  onRecord: ((record: OpenedRecord) => void) | undefined,
+  first: boolean,
 ): Promise<OpenedRecord | undefined> {
   const context = recordLookup(publicKey, period);
   const opened = new WeakMap<Item, OpenedRecord>();
@@ -258,12 +258,10 @@ async function lookupPeriod(
   const result = await dht.get(context.target, {
     validate: (item) => {
       const record = open(item);
-      if (record) {
-        opened.set(item, record);
-        onRecord?.(record);
-      }
+      if (record) opened.set(item, record);
       return record !== undefined;
     },
+    first,
   });
   tally.queried += result.stats.queries;
   tally.rejected += result.rejected;

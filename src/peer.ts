@@ -217,21 +217,18 @@ export class Peer {
   async send(publicKey: string | Uint8Array, text: string, opts: SendOptions = {}): Promise<Sent> {
     const key = toKey(publicKey);
     const to = formatPublicKey(key);
-    const started = Date.now();
     if (opts.address) return { ...(await this.sessions.sendMessage(key, opts.address, text)), to, address: opts.address, lookupMs: 0 };
     if (this.sessions.hasSession(key)) {
       return { address: this.sessions.sessionAddress(key) as Address, ...(await this.sessions.reply(key, text)), to, lookupMs: 0 };
     }
-    // The handshake starts with the first record that passes every check; the lookup goes on, and
-    // its final answer (the highest seq) is tried only if that record's route does not answer.
-    let first: (route: Route) => void = () => {};
-    const early = new Promise<Route>((resolve) => (first = resolve));
-    const settled = this.lookup(key, { onRecord: (r) => first(r) });
-    settled.catch(() => {});
-    const final = settled.then((r): Route | undefined => (r.found ? r : undefined), () => undefined);
-    const route = await Promise.race([early, final]);
-    const lookupMs = Date.now() - started;
-    if (!route) {
+    // The handshake starts with the first record that passes every check, and the lookup ends
+    // there: going on for the highest seq would compete with the handshake for this thread. Only
+    // if that record's route does not answer (a peer that moved since) is the key looked up in
+    // full, and its highest seq tried.
+    const started = performance.now();
+    const found = await this.lookup(key, { first: true });
+    const lookupMs = performance.now() - started;
+    if (!found.found) {
       throw ChatError.failed("NOT_FOUND", `No contact record found for "${to}"`, "Is the peer running `chat listen`? Records live up to 2 hours");
     }
     const deliver = async (r: Route): Promise<Sent> => {
@@ -239,10 +236,11 @@ export class Peer {
       return { ...delivery, to, address: this.sessions.sessionAddress(key) ?? r.addresses[0] ?? r.relays![0]!.address, lookupMs };
     };
     try {
-      return await deliver(route);
+      return await deliver(found);
     } catch (err) {
-      const latest = await final;
-      if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT" || !latest || sameRoute(latest, route)) throw err;
+      if ((err as { reason?: string }).reason !== "HANDSHAKE_TIMEOUT") throw err;
+      const latest = await this.lookup(key).then((r) => (r.found ? r : undefined), () => undefined);
+      if (!latest || sameRoute(latest, found)) throw err;
       return await deliver(latest);
     }
   }

@@ -64,6 +64,8 @@ export interface GetOptions {
   seq?: number | bigint;
   /** Extra check on each valid item (e.g. decrypt a record); false drops it, and the lookup goes on. */
   validate?: (item: Item) => boolean;
+  /** End at the first valid item, mutable too, instead of looking on for the highest seq. */
+  first?: boolean;
 }
 
 export interface GetResult {
@@ -416,9 +418,10 @@ export class DhtNode {
     const res = await this._lookup(target, "get", a, (reply, node) => {
       const item = parseItem(reply.r, reply.value, opts.salt);
       if (!item) return;
+      const done = (stopOnImmutable && item.seq === undefined) || opts.first === true;
       if (best && sameItem(item, best)) {
         from.push(node);
-        return stopOnImmutable && item.seq === undefined;
+        return done;
       }
       // The same signed item comes back from many nodes: verify each distinct one once.
       const key = item.sig ? `${bytesKey(item.sig)}:${item.seq}:${bytesKey(item.raw)}` : "";
@@ -433,7 +436,7 @@ export class DhtNode {
         best = item;
         from = [node];
       }
-      return stopOnImmutable && item.seq === undefined;
+      return done;
     });
     return {
       target, item: best, from, nodes: res.closest.map((r) => r.node), rejected, stats: res.stats, responders: res.closest,
