@@ -23,7 +23,7 @@ export interface Outgoing {
 export class Outbox {
   /** Messages waiting for a session or for room in the window, in the order they were sent. */
   readonly queue: Outgoing[] = [];
-  /** Messages sent and not yet acknowledged, by message id (hex). */
+  /** Messages sent and not yet acknowledged, by message id (`idKey`). */
   readonly inflight = new Map<string, Outgoing>();
   #fragments = 0;
   #multi = 0;

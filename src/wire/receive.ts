@@ -14,7 +14,7 @@ import type { Sender } from "./send.ts";
 import type { Session } from "./session.ts";
 import type { Sessions } from "./sessions.ts";
 import { type Counters, drop } from "./stats.ts";
-import { toHex } from "./_bytes.ts";
+import { idKey } from "./_bytes.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -76,7 +76,7 @@ export class Receiver {
     } else if (frame.type === "message") {
       this.#onMessageFrame(session, frame, now);
     } else if (frame.type === "ack") {
-      const outgoing = peer?.outbox.inflight.get(toHex(frame.id));
+      const outgoing = peer?.outbox.inflight.get(idKey(frame.id));
       if (peer && outgoing) this.#sender.settle(peer, outgoing, path);
       else drop(this.#counters, "staleAck");
     } else if (frame.type === "close") {
