@@ -221,13 +221,14 @@ interface LooseMessage {
 function validMessage(f: LooseMessage): f is MessageFrame {
   return (
     f.id instanceof Uint8Array && f.id.length === MESSAGE_ID_LEN &&
-    typeof f.count === "number" && f.count >= 1 && f.count <= MAX_FRAGMENTS &&
-    typeof f.index === "number" && f.index >= 0 && f.index < f.count &&
+    Number.isInteger(f.count) && (f.count as number) >= 1 && (f.count as number) <= MAX_FRAGMENTS &&
+    Number.isInteger(f.index) && (f.index as number) >= 0 && (f.index as number) < (f.count as number) &&
     isTime(f.sentAt) &&
     f.data instanceof Uint8Array && f.data.length <= FRAGMENT_DATA
   );
 }
 
+/** Unix ms: a safe integer (the encoders write integers only). */
 function isTime(t: BValue | undefined): t is number {
-  return typeof t === "number" && t >= 0;
+  return Number.isSafeInteger(t) && (t as number) >= 0;
 }
