@@ -39,6 +39,8 @@ test("the same bytes for random keys, nonces, AD and sizes 0..1200 and 64 KiB", 
     const expected = nobleAead.seal(key, nonce, ad, text);
     for (const aead of both) {
       assert.equal(aead.seal(key, nonce, ad, text), expected, `${aead.name} seal ${i}`);
+      const roomy = aead.seal(key, nonce, ad, text, 16);
+      assert.equal([roomy.subarray(0, 16), roomy.subarray(16)], [new Uint8Array(16), expected], `${aead.name} headroom ${i}`);
       assert.equal(aead.open(key, nonce, ad, expected), text, `${aead.name} open ${i}`);
     }
   }

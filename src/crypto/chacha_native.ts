@@ -22,16 +22,23 @@ interface NodeCrypto {
   createDecipheriv(alg: string, key: Uint8Array, iv: Uint8Array, opts: { authTagLength: number }): NodeAead & { setAuthTag(tag: Uint8Array): unknown };
 }
 
-/** An AEAD: `seal` returns ciphertext ‖ tag; `open` throws unless the tag authenticates. */
+/**
+ * An AEAD: `seal` returns `headroom` zero bytes (room for a packet header), then ciphertext ‖ tag;
+ * `open` throws unless the tag authenticates.
+ */
 export interface Aead {
   readonly name: "native" | "noble";
-  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
   open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array;
 }
 
 export const nobleAead: Aead = {
   name: "noble",
-  seal: (key, nonce, ad, plaintext) => chacha20poly1305(key, nonce, ad).encrypt(plaintext),
+  seal(key, nonce, ad, plaintext, headroom = 0) {
+    const out = new Uint8Array(headroom + plaintext.length + TAG_LEN);
+    chacha20poly1305(key, nonce, ad).encrypt(plaintext, out.subarray(headroom));
+    return out;
+  },
   open: (key, nonce, ad, sealed) => chacha20poly1305(key, nonce, ad).decrypt(sealed),
 };
 
@@ -39,14 +46,14 @@ function nativeAead(crypto: NodeCrypto): Aead {
   const opts = { authTagLength: TAG_LEN };
   return {
     name: "native",
-    seal(key, nonce, ad, plaintext) {
+    seal(key, nonce, ad, plaintext, headroom = 0) {
       const cipher = crypto.createCipheriv(ALGORITHM, key, nonce, opts);
       if (ad.length) cipher.setAAD(ad, { plaintextLength: plaintext.length });
       const body = cipher.update(plaintext);
       cipher.final();
-      const out = new Uint8Array(body.length + TAG_LEN);
-      out.set(body);
-      out.set(cipher.getAuthTag(), body.length);
+      const out = new Uint8Array(headroom + body.length + TAG_LEN);
+      out.set(body, headroom);
+      out.set(cipher.getAuthTag(), headroom + body.length);
       return out;
     },
     open(key, nonce, ad, sealed) {

@@ -52,16 +52,17 @@ function _decrypt(k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Arr
  */
 function _transportNonce(counter: bigint | number): Uint8Array {
   if (typeof counter === "number" && Number.isSafeInteger(counter) && counter >= 0) {
-    const nonce = new Uint8Array(12);
-    const view = new DataView(nonce.buffer);
-    view.setUint32(4, counter % 0x1_0000_0000, true);
-    view.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
-    return nonce;
+    // One scratch nonce: the AEAD reads it before returning, and nothing else holds it.
+    TRANSPORT_NONCE_VIEW.setUint32(4, counter % 0x1_0000_0000, true);
+    TRANSPORT_NONCE_VIEW.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
+    return TRANSPORT_NONCE;
   }
   const n = au64(counter, "counter");
   if (n === MAX_NONCE) throw new RangeError(`"counter" 2^64 - 1 is reserved by the Noise spec`);
   return _nonce(n);
 }
+const TRANSPORT_NONCE = new Uint8Array(12);
+const TRANSPORT_NONCE_VIEW = new DataView(TRANSPORT_NONCE.buffer);
 
 /** §4.3 HKDF(chaining_key, input_key_material, num_outputs) with HMAC-BLAKE2b. */
 function _hkdf(ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
@@ -123,10 +124,11 @@ export class CipherState {
    * Transport encryption with an explicit nonce (PROTOCOL §6 `data` packets carry their counter),
    * leaving `n` untouched. Never encrypt twice under one counter: the caller owns that invariant.
    * Runs on the platform's ChaCha20-Poly1305 where it has one (chacha_native.ts): same bytes.
+   * `headroom` zero bytes come first, so that a packet header can be written in place (no copy).
    */
-  encryptWithNonce(counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  encryptWithNonce(counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
     const nonce = _transportNonce(counter);
-    return transportAead().seal(this._key(), nonce, ad, plaintext);
+    return transportAead().seal(this._key(), nonce, ad, plaintext, headroom);
   }
 
   /** Counterpart of {@link encryptWithNonce}; throws if the ciphertext does not authenticate. */

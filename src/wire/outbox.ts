@@ -17,7 +17,6 @@ export interface Outgoing {
   /** Set when it starts: the session it travels on and its retransmission schedule. */
   session?: Session;
   backoff?: Backoff;
-  timer?: unknown;
 }
 
 export class Outbox {
@@ -25,6 +24,8 @@ export class Outbox {
   readonly queue: Outgoing[] = [];
   /** Messages sent and not yet acknowledged, by message id (`idKey`). */
   readonly inflight = new Map<string, Outgoing>();
+  /** The one retransmission timer of the messages in flight (send.ts): when it fires, and its handle. */
+  timer: { readonly at: number; readonly handle: unknown } | undefined;
   #fragments = 0;
   #multi = 0;
 

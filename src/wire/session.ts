@@ -2,9 +2,9 @@
 // send counter, replay window and inbox. `erase()` wipes the keys; nothing works afterwards.
 import type { CipherState } from "../crypto/noise.ts";
 import type { Address } from "../crypto/record.ts";
-import { MAX_COUNTER } from "./constants.ts";
+import { DATA_HEADER, MAX_COUNTER } from "./constants.ts";
 import { Inbox } from "./fragment.ts";
-import { encodeData, type DataPacket } from "./packets.ts";
+import { type DataPacket, writeDataHeader } from "./packets.ts";
 import type { Path } from "./path.ts";
 import { ReplayWindow } from "./replay.ts";
 import type { TransportKeys } from "./handshake.ts";
@@ -93,7 +93,7 @@ export class Session {
   seal(frame: Uint8Array): Uint8Array | null {
     if (!this.#send || this.#counter > MAX_COUNTER) return null;
     const counter = this.#counter++;
-    return encodeData(this.remoteIndex, counter, this.#send.encryptWithNonce(counter, NO_AD, frame));
+    return writeDataHeader(this.#send.encryptWithNonce(counter, NO_AD, frame, DATA_HEADER), this.remoteIndex, counter);
   }
 
   /**
