@@ -68,6 +68,8 @@ export class Inbox {
   readonly #delivered = new Map<string, number>();
   /** `#delivered` holds expiries minus this (the first take): small integers, not heap numbers. */
   #epoch = 0;
+  /** No entry of either map expires before this: `prune` skips its work until then. */
+  #pruneAt = Infinity;
   /** Delivered, not yet taken by the application. */
   readonly #held = new Set<string>();
   /** The source group whose share of the reassembly budget this session's messages use. */
@@ -95,6 +97,7 @@ export class Inbox {
       if (this.#partial.size >= this.#limits.maxPartialPerSession) return { kind: "refused" };
       partial = { count: frame.count, sentAt: frame.sentAt, parts: [], expires: now + PARTIAL_TIMEOUT, have: 0, bytes: 0 };
       this.#partial.set(key, partial);
+      this.#pruneAt = Math.min(this.#pruneAt, partial.expires);
     } else if (partial.count !== frame.count || partial.sentAt !== frame.sentAt) {
       return { kind: "invalid" };
     }
@@ -137,6 +140,7 @@ export class Inbox {
     if (!this.#held.delete(key)) return;
     if (!this.#delivered.size) this.#epoch = now;
     this.#delivered.set(key, now + DEDUPE_TIME - this.#epoch);
+    this.#pruneAt = Math.min(this.#pruneAt, now + DEDUPE_TIME);
   }
 
   /** It was never taken (the queue refused or dropped it): a retransmission may deliver it again. */
@@ -146,6 +150,7 @@ export class Inbox {
 
   /** Forgets incomplete messages and delivered ids whose time is over. */
   prune(now: number): void {
+    if (now < this.#pruneAt) return;
     for (const [key, partial] of this.#partial) {
       if (partial.expires > now) break;
       this.#drop(key, partial);
@@ -155,6 +160,7 @@ export class Inbox {
       this.#delivered.delete(key);
       this.#usage.dedupe--;
     }
+    this.#pruneAt = this.nextDeadline() ?? Infinity;
   }
 
   /** When `prune` next has something to do, if ever. */
@@ -189,15 +195,18 @@ export class Inbox {
    * a stream the application keeps up with runs at rate × DEDUPE_TIME_MIN ids, not × DEDUPE_TIME.
    */
   #roomToRemember(now: number): boolean {
-    const room = () => this.#delivered.size + this.#held.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
-    if (room()) return true;
+    if (this.#hasRoom()) return true;
     const early = DEDUPE_TIME - DEDUPE_TIME_MIN; // expiries are taken + DEDUPE_TIME
     for (const [key, expires] of this.#delivered) {
-      if (expires + this.#epoch - early > now || room()) break;
+      if (expires + this.#epoch - early > now || this.#hasRoom()) break;
       this.#delivered.delete(key);
       this.#usage.dedupe--;
     }
-    return room();
+    return this.#hasRoom();
+  }
+
+  #hasRoom(): boolean {
+    return this.#delivered.size + this.#held.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
   }
 
   #drop(key: string, partial: Partial): void {

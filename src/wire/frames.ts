@@ -101,7 +101,8 @@ function text(out: Uint8Array, at: number, s: string): number {
  * goes through the generic decoder (so the answer for every input is the generic decoder's).
  */
 function decodeFast(buf: Uint8Array): Frame | null | undefined {
-  const r = { at: 0 };
+  const r = cursor;
+  r.at = 0;
   if (buf.length === ACK_LEN && buf[ACK_LEN - 2] === Y.ack) {
     if (!match(buf, r, ACK_HEAD)) return undefined;
     const id = buf.subarray(r.at, r.at + MESSAGE_ID_LEN);
@@ -125,6 +126,7 @@ function decodeFast(buf: Uint8Array): Frame | null | undefined {
   const frame = { type: "message" as const, id, index, count, sentAt, data };
   return validMessage(frame) ? frame : null;
 }
+const cursor = { at: 0 }; // decodeFast's read position (synchronous, so one will do)
 const MSG_C = ASCII("d1:ci"), MSG_D = ASCII("1:d"), MSG_I = ASCII("1:i16:"), MSG_N = ASCII("1:ni"), MSG_S = ASCII("1:si"), MSG_Y = ASCII("1:y1:me");
 
 function match(buf: Uint8Array, r: { at: number }, bytes: Uint8Array): boolean {

@@ -7,6 +7,7 @@ import { Inbox } from "./fragment.ts";
 import { type DataPacket, writeDataHeader } from "./packets.ts";
 import type { Path } from "./path.ts";
 import { ReplayWindow } from "./replay.ts";
+import { toHex } from "./_bytes.ts";
 import type { TransportKeys } from "./handshake.ts";
 
 /** A UDP address (the crypto layer's, as records carry it). */
@@ -35,6 +36,8 @@ export class Session {
   readonly localIndex: number;
   readonly remoteIndex: number;
   readonly peer: Uint8Array;
+  /** The peer's key in the table of peers (its hex), computed once. */
+  readonly peerKey: string;
   readonly initiator: boolean;
   readonly createdAt: number;
   readonly inbox: Inbox;
@@ -65,6 +68,7 @@ export class Session {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.peer = init.peer;
+    this.peerKey = toHex(init.peer);
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastReceived = init.now;
