@@ -3,9 +3,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { encode as encodeDict, tryDecode } from "../src/bencode.ts";
-import { DEFAULT_LIMITS, INITIATION_MAX, INITIATION_MIN, MAX_DATAGRAM, RESPONSE_LEN } from "../src/wire/constants.ts";
+import { DEDUPE_TIME_MIN, DEFAULT_LIMITS, INITIATION_MAX, INITIATION_MIN, MAX_DATAGRAM, RESPONSE_LEN } from "../src/wire/constants.ts";
 import { Inbox, fragmentMessage, newInboxUsage } from "../src/wire/fragment.ts";
-import { decodeFrame, decodeInitiationPayload, encodeFrame, encodeInitiationPayload, type MessageFrame } from "../src/wire/frames.ts";
+import { decodeFrame, _decodeFrameBencode, decodeInitiationPayload, encodeFrame, encodeInitiationPayload, type MessageFrame } from "../src/wire/frames.ts";
 import { encodeData, encodeInitiation, encodeResponse, parsePacket } from "../src/wire/packets.ts";
 import { SourceLimiter, TokenBucket } from "../src/wire/ratelimit.ts";
 import { REPLAY_WINDOW, ReplayWindow } from "../src/wire/replay.ts";
@@ -335,6 +335,24 @@ fragments("bounded: partial messages per session, bytes in all, delivered ids, e
   assert.is(one.accept(single(13), 30_000).kind, "complete");
 });
 
+fragments("a full session forgets ids taken DEDUPE_TIME_MIN ago first, never younger ones", () => {
+  const limits = { ...DEFAULT_LIMITS, maxDedupePerSession: 3, maxDedupe: 100 };
+  const u = usage();
+  const inbox = new Inbox(limits, u, "g");
+  const single = (n: number) => fragmentMessage(id16(n), 0, ascii("x"))[0]!;
+  for (const [n, t] of [[1, 0], [2, 1000], [3, 2000]] as const) taken(inbox, inbox.accept(single(n), t), t);
+  assert.is(inbox.accept(single(4), DEDUPE_TIME_MIN - 1).kind, "refused", "nothing is old enough yet");
+  assert.is(inbox.accept(single(1), DEDUPE_TIME_MIN - 1).kind, "duplicate");
+  const a = inbox.accept(single(4), DEDUPE_TIME_MIN);
+  assert.is(a.kind, "complete", "the oldest id made room");
+  taken(inbox, a, DEDUPE_TIME_MIN);
+  const again = inbox.accept(single(1), DEDUPE_TIME_MIN + 1000);
+  assert.is(again.kind, "complete", "1 was forgotten; 2 makes room for it now");
+  taken(inbox, again, DEDUPE_TIME_MIN + 1000);
+  assert.is(inbox.accept(single(3), DEDUPE_TIME_MIN + 1000).kind, "duplicate", "only as many as needed were forgotten");
+  assert.is(u.dedupe, 3);
+});
+
 fragments("a single-fragment message needs no reassembly slot: incomplete messages never hold it up", () => {
   const limits = { ...DEFAULT_LIMITS, maxPartialPerSession: 2, maxDedupePerSession: 1 };
   const u = usage();
@@ -346,7 +364,7 @@ fragments("a single-fragment message needs no reassembly slot: incomplete messag
   assert.is(inbox.accept(multi(3), 0).kind, "refused", "no slot for a third incomplete message");
   const one = inbox.accept(single(4), 0);
   assert.is(one.kind, "complete", "but a message of one fragment is complete on arrival");
-  assert.equal(one, { kind: "complete", key: "04".repeat(16), data: ascii("one 4"), sentAt: 5 });
+  assert.equal(one, { kind: "complete", key: "\x04".repeat(16), data: ascii("one 4"), sentAt: 5 });
   assert.equal(inbox.size, { partial: 2, delivered: 0 }, "and took no slot");
   assert.is(u.partialBytes, 2048);
   taken(inbox, one, 0);
@@ -385,3 +403,40 @@ limiter("per source, with a bounded table", () => {
 });
 
 limiter.run();
+
+const fast = suite("wire: frames read and written by hand equal the bencode codec");
+
+fast("random message and ack frames: the same bytes as encodeDict, decoded back exactly", () => {
+  const rand = prng(11);
+  for (let i = 0; i < 2000; i++) {
+    const count = 1 + Math.floor(rand() * 64);
+    const m: MessageFrame = {
+      type: "message", id: id16(i & 0xff), index: Math.floor(rand() * count), count,
+      sentAt: i % 5 === 0 ? Number.MAX_SAFE_INTEGER - i : Math.floor(rand() * 10 ** Math.floor(rand() * 16)),
+      data: new Uint8Array(Math.floor(rand() * 1025)).fill(i & 0x7f),
+    };
+    const bytes = encodeFrame(m);
+    assert.equal(bytes, encodeDict({ c: m.count, d: m.data, i: m.id, n: m.index, s: m.sentAt, y: ascii("m") }));
+    assert.equal(decodeFrame(bytes), m);
+    assert.equal(encodeFrame({ type: "ack", id: m.id }), encodeDict({ i: m.id, y: ascii("a") }));
+  }
+});
+
+fast("mutated frames: decodeFrame answers as the generic decoder does", () => {
+  const rand = prng(5);
+  let valid = 0;
+  for (let i = 0; i < 4000; i++) {
+    const base = i % 3 === 0
+      ? encodeFrame({ type: "ack", id: id16(i & 0xff) })
+      : encodeFrame({ ...message, index: i % 3, sentAt: i * 997, data: new Uint8Array(i % 40).fill(0x30 + (i % 10)) });
+    const q = base.slice();
+    for (let k = 1 + Math.floor(rand() * 2); k > 0; k--) q[Math.floor(rand() * q.length)] = "di0123456789e:-amy1"[Math.floor(rand() * 19)]!.charCodeAt(0);
+    const cut = rand() < 0.1 ? q.subarray(0, Math.floor(rand() * q.length)) : q;
+    const got = decodeFrame(cut);
+    assert.equal(got, _decodeFrameBencode(cut), new TextDecoder("latin1").decode(cut));
+    if (got) valid++;
+  }
+  assert.ok(valid > 500, `${valid}`);
+});
+
+fast.run();

@@ -2,16 +2,21 @@
 //   1. the first message to a public key on a 100-node loopback swarm: a fresh sender each time
 //      (its own DHT node and identity, no cached session) looks up the receiver's blinded record,
 //      handshakes, delivers, gets the ack; against hyperdht's connect + echo on its own testnet;
-//   2. throughput over one established session: many small messages, and 64 KiB messages;
+//   2. throughput over one established session: many small messages, and 64 KiB messages; the
+//      receiving end (chat's endpoint, hyperdht's sink server) runs in a child process of the same
+//      runtime (_session_peer.ts), so that each end has a core, unless CHAT_BENCH_SPLIT=0;
 //   3. wall time of a cold `chat send` process, on Node and on Deno.
 // Prints the runtime, then markdown tables. Run: `node dist/scripts/bench/session.bench.js` or
 // `deno run -A scripts/bench/session.bench.ts`. Knobs (environment): CHAT_BENCH_NODES (100),
-// CHAT_BENCH_ITERS (20), CHAT_BENCH_CLI_RUNS (5); CHAT_BENCH_PARTS=1,2,3 runs a subset.
+// CHAT_BENCH_ITERS (20), CHAT_BENCH_CLI_RUNS (5); CHAT_BENCH_PARTS=1,2,3 runs a subset;
+// CHAT_BENCH_SPLIT=0 keeps both ends of part 2 in this process; CHAT_BENCH_SMALL (20000) and
+// CHAT_BENCH_LARGE (256) are part 2's message counts.
 // hyperdht runs on Node only: its UDP layer (udx-native) is a libuv addon that Deno cannot load.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { generateIdentity, type Identity } from "../../src/crypto/identity.ts";
 import { identityToFile, writeIdentityFile } from "../../src/commands/_identity.ts";
 import { createTestnet } from "../../src/dht/testnet.ts";
@@ -23,6 +28,7 @@ const NODES = Number(process.env["CHAT_BENCH_NODES"] ?? 100);
 const ITERS = Number(process.env["CHAT_BENCH_ITERS"] ?? 20);
 const CLI_RUNS = Number(process.env["CHAT_BENCH_CLI_RUNS"] ?? 5);
 const PARTS = new Set((process.env["CHAT_BENCH_PARTS"] ?? "1,2,3").split(",").map((s) => s.trim()));
+const SPLIT = process.env["CHAT_BENCH_SPLIT"] !== "0";
 /** Iterations run first and not counted (JIT warm-up, first-use caches). */
 const WARMUP = 2;
 const HOST = "127.0.0.1";
@@ -76,6 +82,39 @@ const ms = (x: number | undefined) => (x === undefined ? "—" : x >= 100 ? `${M
 const num = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(1));
 /** "chat ÷ other" for times: below 1 means chat is faster. */
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
+
+/** The receiving end of part 2 in a child process of this runtime (_session_peer.ts), JSON lines both ways. */
+async function spawnPeer(args: string[]) {
+  const script = fileURLToPath(new URL(`./_session_peer.${isDeno ? "ts" : "js"}`, import.meta.url));
+  const child = deno ? spawn(deno.execPath(), ["run", "-A", script, ...args]) : spawn(process.execPath, [script, ...args]);
+  child.stderr.on("data", (d: Uint8Array) => process.stderr.write(d));
+  const waiting: ((line: string) => void)[] = [];
+  let buffered = "";
+  child.stdout.on("data", (d: Uint8Array) => {
+    buffered += new TextDecoder().decode(d);
+    for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      waiting.shift()?.(line);
+    }
+  });
+  const next = <T>() => within(60_000, "bench peer", new Promise<T>((resolve) => waiting.push((line) => resolve(JSON.parse(line) as T))));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  return {
+    hello: await next<{ publicKey: string; port?: number }>(),
+    ask<T>(value: object): Promise<T> {
+      const answer = next<T>();
+      child.stdin.write(`${JSON.stringify(value)}\n`);
+      return answer;
+    },
+    async close() {
+      child.stdin.end();
+      await within(10_000, "bench peer exit", exited).catch(() => child.kill("SIGKILL"));
+    },
+  };
+}
+
+const fromHex = (h: string) => Uint8Array.from(h.match(/../g) as string[], (x) => parseInt(x, 16));
 
 // ---- 1. first message by public key ----------------------------------------------------------------
 
@@ -222,7 +261,8 @@ async function hyperdht(small: { count: number; size: number }, large: { count: 
     }
     const first = { total: summarize(total), join: summarize(join), setupMs } as FirstMessage;
 
-    // Throughput: one connection, the server counts bytes and answers one byte once all arrived.
+    // Throughput: one connection, the server counts bytes and answers one byte once all arrived;
+    // in a child process (SPLIT), told how many bytes to expect before each stream.
     let expect = 0;
     let counted = 0;
     const sink = DHT.keyPair();
@@ -237,16 +277,21 @@ async function hyperdht(small: { count: number; size: number }, large: { count: 
       });
     });
     await sinkServer.listen(sink);
+    const peer = SPLIT ? await spawnPeer(["hyperdht", ...testnet.bootstrap.map((b) => `${b.host}:${b.port}`)]) : undefined;
     const client = node();
     clients.push(client);
     await client.fullyBootstrapped();
-    const socket = client.connect(sink.publicKey);
+    const socket = client.connect(peer ? fromHex(peer.hello.publicKey) : sink.publicKey);
     socket.on("error", () => {});
     await new Promise<void>((resolve) => socket.once("open", () => resolve()));
     const stream = async ({ count, size }: { count: number; size: number }): Promise<Throughput> => {
       const chunk = new Uint8Array(size).fill(0x61);
-      counted = 0;
-      expect = count * size;
+      if (peer) {
+        await peer.ask({ expect: count * size });
+      } else {
+        counted = 0;
+        expect = count * size;
+      }
       const done = readBytes(socket, 1);
       const s0 = now();
       for (let i = 0; i < count; i++) socket.write(chunk);
@@ -257,6 +302,7 @@ async function hyperdht(small: { count: number; size: number }, large: { count: 
     const smallResult = await stream(small);
     const largeResult = await stream(large);
     socket.destroy();
+    await peer?.close();
     await sinkServer.close();
     await server.close();
     return { first, small: smallResult, large: largeResult };
@@ -312,21 +358,32 @@ async function sessionPair() {
 
 /**
  * Sends `count` messages of `size` bytes from a to b over one established session, at most
- * `inflight` unacknowledged at once (the endpoint's own send window, 32, caps it in any case),
- * and returns when every one was acknowledged.
+ * `inflight` unacknowledged at once (the endpoint's own send window caps it in any case),
+ * and returns when every one was acknowledged. With SPLIT, b is a child process.
  */
 async function chatThroughput(count: number, size: number, inflight: number): Promise<Throughput> {
-  const pair = await sessionPair();
+  const pair = SPLIT ? undefined : await sessionPair();
+  const peer = SPLIT ? await spawnPeer(["chat"]) : undefined;
+  const a = pair?.a ?? await (async () => {
+    const socket = await UdpTransport.bind({ host: HOST });
+    const endpoint = new SessionEndpoint({ identity: generateIdentity(), send: (buf, to) => socket.send(buf, to) });
+    socket.onMessage((buf, from) => endpoint.receive(buf, from));
+    return { socket, endpoint };
+  })();
   try {
-    const { a, b } = pair;
-    const to = b.socket.address();
-    const inbox = b.endpoint.messages();
-    void (async () => {
-      for await (const _ of inbox);
-    })();
-    await a.endpoint.sendMessage(b.identity.publicKey, to, "hello"); // the handshake
+    const to = pair ? pair.b.socket.address() : { host: HOST, port: peer?.hello.port as number };
+    const key = pair ? pair.b.identity.publicKey : fromHex(peer?.hello.publicKey as string);
+    if (pair) {
+      const inbox = pair.b.endpoint.messages();
+      void (async () => {
+        for await (const _ of inbox);
+      })();
+    }
+    await a.endpoint.sendMessage(key, to, "hello"); // the handshake
     const warm = "x".repeat(Math.min(size, 1024));
-    await Promise.all(Array.from({ length: 200 }, () => a.endpoint.sendMessage(b.identity.publicKey, to, warm)));
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(Array.from({ length: 250 }, () => a.endpoint.sendMessage(key, to, warm)));
+    }
     const retransmitted = a.endpoint.stats.retransmissions;
     const text = "x".repeat(size);
     const s0 = now();
@@ -335,7 +392,7 @@ async function chatThroughput(count: number, size: number, inflight: number): Pr
     const worker = async () => {
       while (next < count) {
         next++;
-        await a.endpoint.sendMessage(b.identity.publicKey, to, text).catch(() => void failed++);
+        await a.endpoint.sendMessage(key, to, text).catch(() => void failed++);
       }
     };
     await within(120_000, "chat throughput", Promise.all(Array.from({ length: Math.min(inflight, count) }, worker)));
@@ -343,7 +400,12 @@ async function chatThroughput(count: number, size: number, inflight: number): Pr
     // Throughput counts what was delivered; a message that timed out is reported, not hidden.
     return { ...throughput(count - failed, size, elapsed), failed, retransmissions: a.endpoint.stats.retransmissions - retransmitted };
   } finally {
-    pair.close();
+    if (pair) pair.close();
+    else {
+      a.endpoint.close();
+      a.socket.close();
+      await peer?.close();
+    }
   }
 }
 
@@ -435,8 +497,8 @@ async function coldSend(): Promise<CliResult[]> {
 
 // ---- the tables ----------------------------------------------------------------------------------
 
-const SMALL = { count: 2000, size: 100 };
-const LARGE = { count: 64, size: 65536 };
+const SMALL = { count: Number(process.env["CHAT_BENCH_SMALL"] ?? 20_000), size: 100 };
+const LARGE = { count: Number(process.env["CHAT_BENCH_LARGE"] ?? 256), size: 65536 };
 
 const started = now();
 console.log(runtime);
@@ -480,10 +542,13 @@ if (PARTS.has("2")) {
   const rows: [string, Throughput, Throughput | undefined][] = [];
   rows.push([`${SMALL.count.toLocaleString("en-US")} × ${SMALL.size} B, window 32`, await chatThroughput(SMALL.count, SMALL.size, 32), hyper?.small]);
   rows.push([`${LARGE.count} × 64 KiB, one at a time`, await chatThroughput(LARGE.count, LARGE.size, 1), hyper?.large]);
-  rows.push([`${LARGE.count} × 64 KiB, 4 in flight`, await chatThroughput(LARGE.count, LARGE.size, 4), undefined]);
-  rows.push([`${LARGE.count} × 64 KiB, window 32`, await chatThroughput(LARGE.count, LARGE.size, 32), undefined]);
+  rows.push([`${LARGE.count} × 64 KiB, 4 in flight`, await chatThroughput(LARGE.count, LARGE.size, 4), hyper?.large]);
+  rows.push([`${LARGE.count} × 64 KiB, window 32`, await chatThroughput(LARGE.count, LARGE.size, 32), hyper?.large]);
   console.log("");
-  console.log("#### Throughput over one established session (loopback, both ends in this process; every chat message acknowledged)");
+  const where = SPLIT
+    ? "the receiving end (chat's endpoint, hyperdht's sink server) in a child process, so each end has a core"
+    : "both ends in this process";
+  console.log(`#### Throughput over one established session (loopback, ${where}; every chat message acknowledged)`);
   console.log("");
   console.log("| messages | chat msg/s | chat MB/s | chat retransmissions | chat not delivered | hyperdht stream writes/s | hyperdht MB/s | chat ÷ hyperdht (MB/s) |");
   console.log("|---|--:|--:|--:|--:|--:|--:|--:|");

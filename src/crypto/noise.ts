@@ -6,6 +6,7 @@
  * @module
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { transportAead } from "./chacha_native.ts";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmacBlake2b } from "./blake2b.ts";
 import { abytes, ascii, au64, concatBytes, wipe } from "./_utils.ts";
@@ -40,6 +41,24 @@ function _decrypt(k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Arr
     throw new Error("Cannot decrypt Noise message: authentication failed");
   }
 }
+
+/**
+ * §12.3 nonce of an explicit transport counter. A safe-integer counter (every data packet's, PROTOCOL
+ * §8) skips the bigint; 2^64 − 1 is reserved for Rekey (§5.1).
+ */
+function _transportNonce(counter: bigint | number): Uint8Array {
+  if (typeof counter === "number" && Number.isSafeInteger(counter) && counter >= 0) {
+    // One scratch nonce: the AEAD reads it before returning, and nothing else holds it.
+    TRANSPORT_NONCE_VIEW.setUint32(4, counter % 0x1_0000_0000, true);
+    TRANSPORT_NONCE_VIEW.setUint32(8, Math.floor(counter / 0x1_0000_0000), true);
+    return TRANSPORT_NONCE;
+  }
+  const n = au64(counter, "counter");
+  if (n === MAX_NONCE) throw new RangeError(`"counter" 2^64 - 1 is reserved by the Noise spec`);
+  return _nonce(n);
+}
+const TRANSPORT_NONCE = new Uint8Array(12);
+const TRANSPORT_NONCE_VIEW = new DataView(TRANSPORT_NONCE.buffer);
 
 /** §4.3 HKDF(chaining_key, input_key_material, num_outputs) with HMAC-BLAKE2b. */
 function _hkdf(ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
@@ -100,16 +119,24 @@ export class CipherState {
   /**
    * Transport encryption with an explicit nonce (PROTOCOL §6 `data` packets carry their counter),
    * leaving `n` untouched. Never encrypt twice under one counter: the caller owns that invariant.
+   * Runs on the platform's ChaCha20-Poly1305 where it has one (chacha_native.ts): same bytes.
+   * `headroom` zero bytes come first, so that a packet header can be written in place (no copy).
    */
-  encryptWithNonce(counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    const n = this._explicitNonce(counter);
-    return _encrypt(this._key(), n, ad, plaintext);
+  encryptWithNonce(counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
+    const nonce = _transportNonce(counter);
+    return transportAead().seal(this._key(), nonce, ad, plaintext, headroom);
   }
 
   /** Counterpart of {@link encryptWithNonce}; throws if the ciphertext does not authenticate. */
   decryptWithNonce(counter: bigint | number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-    const n = this._explicitNonce(counter);
-    return _decrypt(this._key(), n, ad, ciphertext);
+    const nonce = _transportNonce(counter);
+    const k = this._key();
+    if (ciphertext.length < TAGLEN) throw new Error("Cannot decrypt Noise message: shorter than its tag");
+    try {
+      return transportAead().open(k, nonce, ad, ciphertext);
+    } catch {
+      throw new Error("Cannot decrypt Noise message: authentication failed");
+    }
   }
 
   /** §4.2 REKEY(k) = first 32 bytes of ENCRYPT(k, 2^64 − 1, zerolen, zeros). */
@@ -125,12 +152,6 @@ export class CipherState {
     wipe(this._k);
     this._k = undefined;
     this._n = 0n;
-  }
-
-  _explicitNonce(counter: bigint | number): bigint {
-    const n = au64(counter, "counter");
-    if (n === MAX_NONCE) throw new RangeError(`"counter" 2^64 - 1 is reserved by the Noise spec`);
-    return n;
   }
 
   _key(): Uint8Array {

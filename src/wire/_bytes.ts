@@ -1,10 +1,24 @@
 // Byte helpers of the session layer.
 
-/** Lowercase hex: the key of a public key or message id in a Map. */
+const HEX_DIGITS = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+/** Lowercase hex: the key of a public key in a Map. A flat string (looked up per packet). */
 export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
+  const out = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    out[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!;
+    out[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
+  }
+  return String.fromCharCode.apply(null, out as unknown as number[]);
+}
+
+/**
+ * The Map key of a message id: its 16 bytes as a flat latin1 string. A delivered id is remembered
+ * for tens of seconds, and a hex key built by concatenation stayed a rope of ~400 bytes; this
+ * one costs ~60 bytes with its Map entry (measured on Node 20).
+ */
+export function idKey(id: Uint8Array): string {
+  return String.fromCharCode.apply(null, id as unknown as number[]);
 }
 
 /** Equality of public values (keys, ids); not constant-time, so never for secrets. */

@@ -3,9 +3,9 @@
 // budget over all sessions of which one source group gets a share, and a bounded, time-limited set
 // of delivered ids for exactly-once. A delivered message is first held (the application has not
 // taken it: no ack, copies ignored), then taken (acked, copies acked again) — docs/PROTOCOL.md §8.
-import { DEDUPE_TIME, FRAGMENT_DATA, MAX_MESSAGE_BYTES, PARTIAL_TIMEOUT, type WireLimits } from "./constants.ts";
+import { DEDUPE_TIME, DEDUPE_TIME_MIN, FRAGMENT_DATA, MAX_MESSAGE_BYTES, PARTIAL_TIMEOUT, type WireLimits } from "./constants.ts";
 import type { MessageFrame } from "./frames.ts";
-import { toHex } from "./_bytes.ts";
+import { idKey } from "./_bytes.ts";
 
 /** The fragments of one message: at most 1024 bytes of `d` each, at least one fragment. */
 export function fragmentMessage(id: Uint8Array, sentAt: number, bytes: Uint8Array): MessageFrame[] {
@@ -66,6 +66,10 @@ export class Inbox {
   /** Both maps are in insertion order, which is expiry order: pruning looks at the head only. */
   readonly #partial = new Map<string, Partial>();
   readonly #delivered = new Map<string, number>();
+  /** `#delivered` holds expiries minus this (the first take): small integers, not heap numbers. */
+  #epoch = 0;
+  /** No entry of either map expires before this: `prune` skips its work until then. */
+  #pruneAt = Infinity;
   /** Delivered, not yet taken by the application. */
   readonly #held = new Set<string>();
   /** The source group whose share of the reassembly budget this session's messages use. */
@@ -79,20 +83,21 @@ export class Inbox {
 
   accept(frame: MessageFrame, now: number): Arrival {
     this.prune(now);
-    const key = toHex(frame.id);
+    const key = idKey(frame.id);
     if (this.#delivered.has(key)) return { kind: "duplicate" };
     if (this.#held.has(key)) return { kind: "held" };
     let partial = this.#partial.get(key);
     if (!partial && frame.count === 1) {
       // Complete on arrival, so it takes no reassembly slot: incomplete messages never hold up
       // single-fragment ones. Without room to remember its id, the retransmission brings it again.
-      if (!this.#roomToRemember()) return { kind: "refused" };
+      if (!this.#roomToRemember(now)) return { kind: "refused" };
       return { kind: "complete", key, data: frame.data.slice(), sentAt: frame.sentAt };
     }
     if (!partial) {
       if (this.#partial.size >= this.#limits.maxPartialPerSession) return { kind: "refused" };
       partial = { count: frame.count, sentAt: frame.sentAt, parts: [], expires: now + PARTIAL_TIMEOUT, have: 0, bytes: 0 };
       this.#partial.set(key, partial);
+      this.#pruneAt = Math.min(this.#pruneAt, partial.expires);
     } else if (partial.count !== frame.count || partial.sentAt !== frame.sentAt) {
       return { kind: "invalid" };
     }
@@ -112,7 +117,7 @@ export class Inbox {
     if (partial.have < partial.count) return { kind: "partial" };
     // Complete; without room to remember the id, exactly-once cannot be kept: keep it buffered and
     // let a retransmission try again.
-    if (!this.#roomToRemember()) return { kind: "refused" };
+    if (!this.#roomToRemember(now)) return { kind: "refused" };
     this.#drop(key, partial);
     const data = new Uint8Array(partial.bytes);
     let at = 0;
@@ -133,7 +138,9 @@ export class Inbox {
   /** The application took it: from now on its copies are acknowledged, not delivered again. */
   take(key: string, now: number): void {
     if (!this.#held.delete(key)) return;
-    this.#delivered.set(key, now + DEDUPE_TIME);
+    if (!this.#delivered.size) this.#epoch = now;
+    this.#delivered.set(key, now + DEDUPE_TIME - this.#epoch);
+    this.#pruneAt = Math.min(this.#pruneAt, now + DEDUPE_TIME);
   }
 
   /** It was never taken (the queue refused or dropped it): a retransmission may deliver it again. */
@@ -143,15 +150,17 @@ export class Inbox {
 
   /** Forgets incomplete messages and delivered ids whose time is over. */
   prune(now: number): void {
+    if (now < this.#pruneAt) return;
     for (const [key, partial] of this.#partial) {
       if (partial.expires > now) break;
       this.#drop(key, partial);
     }
     for (const [key, expires] of this.#delivered) {
-      if (expires > now) break;
+      if (expires + this.#epoch > now) break;
       this.#delivered.delete(key);
       this.#usage.dedupe--;
     }
+    this.#pruneAt = this.nextDeadline() ?? Infinity;
   }
 
   /** When `prune` next has something to do, if ever. */
@@ -162,7 +171,7 @@ export class Inbox {
       break;
     }
     for (const expires of this.#delivered.values()) {
-      next = next === undefined ? expires : Math.min(next, expires);
+      next = next === undefined ? expires + this.#epoch : Math.min(next, expires + this.#epoch);
       break;
     }
     return next;
@@ -180,7 +189,23 @@ export class Inbox {
     return { partial: this.#partial.size, delivered: this.#delivered.size };
   }
 
-  #roomToRemember(): boolean {
+  /**
+   * Room for one more id. When there is none, this session's ids taken DEDUPE_TIME_MIN ago or
+   * more are forgotten first (oldest first): their senders stopped retransmitting long before, so
+   * a stream the application keeps up with runs at rate × DEDUPE_TIME_MIN ids, not × DEDUPE_TIME.
+   */
+  #roomToRemember(now: number): boolean {
+    if (this.#hasRoom()) return true;
+    const early = DEDUPE_TIME - DEDUPE_TIME_MIN; // expiries are taken + DEDUPE_TIME
+    for (const [key, expires] of this.#delivered) {
+      if (expires + this.#epoch - early > now || this.#hasRoom()) break;
+      this.#delivered.delete(key);
+      this.#usage.dedupe--;
+    }
+    return this.#hasRoom();
+  }
+
+  #hasRoom(): boolean {
     return this.#delivered.size + this.#held.size < this.#limits.maxDedupePerSession && this.#usage.dedupe < this.#limits.maxDedupe;
   }
 

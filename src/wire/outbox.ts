@@ -17,14 +17,15 @@ export interface Outgoing {
   /** Set when it starts: the session it travels on and its retransmission schedule. */
   session?: Session;
   backoff?: Backoff;
-  timer?: unknown;
 }
 
 export class Outbox {
   /** Messages waiting for a session or for room in the window, in the order they were sent. */
   readonly queue: Outgoing[] = [];
-  /** Messages sent and not yet acknowledged, by message id (hex). */
+  /** Messages sent and not yet acknowledged, by message id (`idKey`). */
   readonly inflight = new Map<string, Outgoing>();
+  /** The one retransmission timer of the messages in flight (send.ts): when it fires, and its handle. */
+  timer: { readonly at: number; readonly handle: unknown } | undefined;
   #fragments = 0;
   #multi = 0;
 

@@ -122,14 +122,21 @@ export function encodeResponse(senderIndex: number, receiverIndex: number, messa
 
 /** `03 00 00 00 · receiver_index · counter u64 · ciphertext`. */
 export function encodeData(receiverIndex: number, counter: number, ciphertext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DATA_HEADER + ciphertext.length);
+  out.set(ciphertext, DATA_HEADER);
+  return writeDataHeader(out, receiverIndex, counter);
+}
+
+/** Writes the header of a data packet into its first DATA_HEADER bytes (the ciphertext follows). */
+export function writeDataHeader(packet: Uint8Array, receiverIndex: number, counter: number): Uint8Array {
   if (!Number.isSafeInteger(counter) || counter < 0) throw new RangeError(`"counter" out of range: ${counter}`);
-  const out = header(TYPE_DATA, DATA_HEADER + ciphertext.length);
-  const view = new DataView(out.buffer);
+  packet[0] = TYPE_DATA;
+  packet[1] = packet[2] = packet[3] = 0;
+  const view = new DataView(packet.buffer, packet.byteOffset, DATA_HEADER);
   view.setUint32(4, u32(receiverIndex, "receiver_index"), true);
   view.setUint32(8, counter % 0x1_0000_0000, true);
   view.setUint32(12, Math.floor(counter / 0x1_0000_0000), true);
-  out.set(ciphertext, DATA_HEADER);
-  return checkLength(out, DATA_MIN, MAX_DATAGRAM, "data packet");
+  return checkLength(packet, DATA_MIN, MAX_DATAGRAM, "data packet");
 }
 
 function header(type: number, length: number): Uint8Array {

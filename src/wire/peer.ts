@@ -47,13 +47,13 @@ export class Peers {
     return this.#peers.size;
   }
 
-  get(publicKey: Uint8Array): Peer | undefined {
-    return this.#peers.get(toHex(publicKey));
+  /** `key`: its hex, when the caller has it (a session keeps its peer's: one lookup per packet). */
+  get(publicKey: Uint8Array, key = toHex(publicKey)): Peer | undefined {
+    return this.#peers.get(key);
   }
 
   /** The peer of `publicKey`, added if new. */
-  getOrAdd(publicKey: Uint8Array): Peer {
-    const key = toHex(publicKey);
+  getOrAdd(publicKey: Uint8Array, key = toHex(publicKey)): Peer {
     let peer = this.#peers.get(key);
     if (!peer) {
       peer = { key, publicKey: publicKey.slice(), sessions: [], outbox: new Outbox() };

@@ -14,7 +14,7 @@ import type { Sender } from "./send.ts";
 import type { Session } from "./session.ts";
 import type { Sessions } from "./sessions.ts";
 import { type Counters, drop } from "./stats.ts";
-import { toHex } from "./_bytes.ts";
+import { idKey } from "./_bytes.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -68,7 +68,7 @@ export class Receiver {
     const now = this.#clock();
     if (!session.confirmed) this.#sessions.confirm(session);
     this.#roaming.usePath(session, path, arrival);
-    const peer = this.#peers.get(session.peer);
+    const peer = this.#peers.get(session.peer, session.peerKey);
     const frame = decodeFrame(plaintext);
     if (frame?.type !== "keepalive") session.lastReceived = now;
     if (!frame) {
@@ -76,7 +76,7 @@ export class Receiver {
     } else if (frame.type === "message") {
       this.#onMessageFrame(session, frame, now);
     } else if (frame.type === "ack") {
-      const outgoing = peer?.outbox.inflight.get(toHex(frame.id));
+      const outgoing = peer?.outbox.inflight.get(idKey(frame.id));
       if (peer && outgoing) this.#sender.settle(peer, outgoing, path);
       else drop(this.#counters, "staleAck");
     } else if (frame.type === "close") {
@@ -118,7 +118,7 @@ export class Receiver {
    * retransmits, or reports failure (docs/PROTOCOL.md §8).
    */
   #deliver(session: Session, id: Uint8Array, key: string, text: string, bytes: number, sentAt: number, now: number): void {
-    const peer = this.#peers.getOrAdd(session.peer);
+    const peer = this.#peers.getOrAdd(session.peer, session.peerKey);
     if (!this.#mailbox.hasRoom(peer.key, bytes)) return drop(this.#counters, "queueFull");
     peer.rate ??= this.#rates.forPeer(now);
     if (!this.#rates.allow(peer.rate, session.inbox.source, bytes, now)) return drop(this.#counters, "peerRate");

@@ -14,9 +14,10 @@ import type { Peer, Peers } from "./peer.ts";
 import type { Address, Session } from "./session.ts";
 import type { Counters } from "./stats.ts";
 import { Backoff, mayStartMessage, type Timers } from "./timers.ts";
-import { toHex } from "./_bytes.ts";
+import { idKey } from "./_bytes.ts";
 
 const KEEPALIVE = encodeFrame({ type: "keepalive" });
+const ID_BATCH = 64;
 
 /** What the send path needs from the rest of the endpoint. */
 export interface SenderHooks {
@@ -45,6 +46,7 @@ export class Sender {
   readonly #counters: Counters;
   readonly #peers: Peers;
   readonly #hooks: SenderHooks;
+  #ids = new Uint8Array(0);
 
   constructor(options: SenderOptions) {
     this.#send = options.send;
@@ -73,11 +75,19 @@ export class Sender {
       }
     }
     const now = this.#clock();
-    const id = this.#random(MESSAGE_ID_LEN).slice(0, MESSAGE_ID_LEN);
+    const id = this.#messageId();
     const frames = fragmentMessage(id, now, bytes).map(encodeFrame);
     if (to && (!peer.route || (!peer.sessions.length && !peer.handshake))) peer.route = to;
-    peer.outbox.queue.push({ id, key: toHex(id), frames, calledAt: now, resolve, reject });
+    peer.outbox.queue.push({ id, key: idKey(id), frames, calledAt: now, resolve, reject });
     this.pump(peer);
+  }
+
+  /** A fresh random message id, cut from a batch (one CSPRNG call per message was 5 % of the path). */
+  #messageId(): Uint8Array {
+    if (this.#ids.length < MESSAGE_ID_LEN) this.#ids = this.#random(MESSAGE_ID_LEN * ID_BATCH).slice();
+    const id = this.#ids.slice(0, MESSAGE_ID_LEN);
+    this.#ids = this.#ids.subarray(MESSAGE_ID_LEN);
+    return id;
   }
 
   /** Moves queued messages, in order, onto a usable session while the send window has room. */
@@ -104,33 +114,49 @@ export class Sender {
     outgoing.backoff = new Backoff(this.#clock(), RETRANSMIT_START, DELIVERY_TIMEOUT);
     peer.outbox.start(outgoing);
     for (const frame of outgoing.frames) this.sendFrame(session, frame);
-    this.#armDelivery(peer, outgoing);
+    this.#arm(peer, outgoing.backoff.dueAt);
   }
 
-  #armDelivery(peer: Peer, outgoing: Outgoing): void {
-    const at = (outgoing.backoff as Backoff).dueAt;
-    outgoing.timer = this.#timers.setTimeout(() => this.#onDeliveryTimer(peer, outgoing), Math.max(0, at - this.#clock()));
+  /**
+   * One timer per peer, for the earliest retransmission or expiry among its messages in flight: a
+   * timer per message was set and cleared for every message, where most are acked within a few ms.
+   */
+  #arm(peer: Peer, at: number): void {
+    const current = peer.outbox.timer;
+    if (current && current.at <= at) return; // it fires first and re-arms from what it finds
+    if (current) this.#timers.clearTimeout(current.handle);
+    const handle = this.#timers.setTimeout(() => this.#onDeliveryTimer(peer), Math.max(0, at - this.#clock()));
+    peer.outbox.timer = { at, handle };
   }
 
-  #onDeliveryTimer(peer: Peer, outgoing: Outgoing): void {
-    outgoing.timer = undefined;
-    const session = outgoing.session as Session;
-    const backoff = outgoing.backoff as Backoff;
-    if (backoff.expired(this.#clock())) {
-      this.fail(peer, outgoing, "DELIVERY_TIMEOUT");
-      // Nothing authenticated came back since we sent: the peer lost the session (restarted, or
-      // expired it). Drop ours, so the next message starts a new handshake.
-      if (session.lastReceived <= backoff.startedAt) this.#hooks.endSession(session, "SESSION_CLOSED");
-      this.pump(peer);
-      this.#peers.forgetIfIdle(peer);
-      return;
+  #onDeliveryTimer(peer: Peer): void {
+    peer.outbox.timer = undefined;
+    const now = this.#clock();
+    let failed = false;
+    for (const outgoing of [...peer.outbox.inflight.values()]) {
+      const backoff = outgoing.backoff as Backoff;
+      // Settled or failed by an earlier one of this loop (its session ended), or not due yet.
+      if (peer.outbox.inflight.get(outgoing.key) !== outgoing || backoff.dueAt > now) continue;
+      const session = outgoing.session as Session;
+      if (backoff.expired(now)) {
+        this.fail(peer, outgoing, "DELIVERY_TIMEOUT");
+        failed = true;
+        // Nothing authenticated came back since we sent: the peer lost the session (restarted, or
+        // expired it). Drop ours, so the next message starts a new handshake.
+        if (session.lastReceived <= backoff.startedAt) this.#hooks.endSession(session, "SESSION_CLOSED");
+        continue;
+      }
+      // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
+      // on every relay we reached the peer by, not only the current path: that relay may have died.
+      this.#counters.retransmissions++;
+      for (const frame of outgoing.frames) this.sendFrame(session, frame, true, true);
+      backoff.advance();
     }
-    // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
-    // on every relay we reached the peer by, not only the current path: that relay may have died.
-    this.#counters.retransmissions++;
-    for (const frame of outgoing.frames) this.sendFrame(session, frame, true, true);
-    backoff.advance();
-    this.#armDelivery(peer, outgoing);
+    let next = Infinity;
+    for (const outgoing of peer.outbox.inflight.values()) next = Math.min(next, (outgoing.backoff as Backoff).dueAt);
+    if (next < Infinity) this.#arm(peer, next);
+    if (failed) this.pump(peer);
+    this.#peers.forgetIfIdle(peer);
   }
 
   /** The peer acknowledged `outgoing` (the ack came on `ackPath`). */
@@ -163,9 +189,12 @@ export class Sender {
   }
 
   #stopDelivery(peer: Peer, outgoing: Outgoing): void {
-    if (outgoing.timer !== undefined) this.#timers.clearTimeout(outgoing.timer);
-    outgoing.timer = undefined;
     peer.outbox.finish(outgoing);
+    const timer = peer.outbox.timer;
+    if (timer && !peer.outbox.inflight.size) {
+      this.#timers.clearTimeout(timer.handle);
+      peer.outbox.timer = undefined;
+    }
   }
 
   ack(session: Session, id: Uint8Array): void {

@@ -2,11 +2,12 @@
 // send counter, replay window and inbox. `erase()` wipes the keys; nothing works afterwards.
 import type { CipherState } from "../crypto/noise.ts";
 import type { Address } from "../crypto/record.ts";
-import { MAX_COUNTER } from "./constants.ts";
+import { DATA_HEADER, MAX_COUNTER } from "./constants.ts";
 import { Inbox } from "./fragment.ts";
-import { encodeData, type DataPacket } from "./packets.ts";
+import { type DataPacket, writeDataHeader } from "./packets.ts";
 import type { Path } from "./path.ts";
 import { ReplayWindow } from "./replay.ts";
+import { toHex } from "./_bytes.ts";
 import type { TransportKeys } from "./handshake.ts";
 
 /** A UDP address (the crypto layer's, as records carry it). */
@@ -35,6 +36,8 @@ export class Session {
   readonly localIndex: number;
   readonly remoteIndex: number;
   readonly peer: Uint8Array;
+  /** The peer's key in the table of peers (its hex), computed once. */
+  readonly peerKey: string;
   readonly initiator: boolean;
   readonly createdAt: number;
   readonly inbox: Inbox;
@@ -65,6 +68,7 @@ export class Session {
     this.localIndex = init.localIndex;
     this.remoteIndex = init.remoteIndex;
     this.peer = init.peer;
+    this.peerKey = toHex(init.peer);
     this.initiator = init.initiator;
     this.createdAt = init.now;
     this.lastReceived = init.now;
@@ -93,7 +97,7 @@ export class Session {
   seal(frame: Uint8Array): Uint8Array | null {
     if (!this.#send || this.#counter > MAX_COUNTER) return null;
     const counter = this.#counter++;
-    return encodeData(this.remoteIndex, counter, this.#send.encryptWithNonce(counter, NO_AD, frame));
+    return writeDataHeader(this.#send.encryptWithNonce(counter, NO_AD, frame, DATA_HEADER), this.remoteIndex, counter);
   }
 
   /**

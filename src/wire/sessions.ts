@@ -103,7 +103,7 @@ export class Sessions {
     this.#pending--;
     this.#releasePending(session);
     session.confirmed = true;
-    const peer = this.#peers.getOrAdd(session.peer);
+    const peer = this.#peers.getOrAdd(session.peer, session.peerKey);
     this.#add(peer, session);
     this.#sender.pump(peer);
   }
@@ -134,7 +134,7 @@ export class Sessions {
       this.#releasePending(session);
       return;
     }
-    const peer = this.#peers.get(session.peer);
+    const peer = this.#peers.get(session.peer, session.peerKey);
     if (!peer) return;
     peer.sessions = peer.sessions.filter((s) => s !== session);
     this.#sender.sessionEnded(peer, session, reason);
