@@ -10,11 +10,18 @@ export interface NodeCrypto {
   generateKeyPairSync(type: "x25519"): { privateKey: NativeKey; publicKey: NativeKey };
   createHmac(algorithm: string, key: Uint8Array): NativeHash;
   verify(algorithm: null, data: Uint8Array, key: NativeKey, signature: Uint8Array): boolean;
+  createCipheriv(alg: string, key: Uint8Array, iv: Uint8Array, opts: { authTagLength: number }): NativeAead & { getAuthTag(): Uint8Array };
+  createDecipheriv(alg: string, key: Uint8Array, iv: Uint8Array, opts: { authTagLength: number }): NativeAead & { setAuthTag(tag: Uint8Array): unknown };
 }
 export type Jwk = { kty: "OKP"; crv: "X25519" | "Ed25519"; x: string; d?: string };
 export type NativeKey = {
   export(options: { format: "jwk" }): Jwk;
   export(options: { format: "der"; type: "pkcs8" | "spki" }): Uint8Array;
+};
+export type NativeAead = {
+  update(data: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+  setAAD(ad: Uint8Array, options: { plaintextLength: number }): unknown;
 };
 export type NativeHash = { update(data: Uint8Array): NativeHash; digest(): Uint8Array };
 

@@ -7,20 +7,10 @@
  * @module
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { hex, type NodeCrypto, nodeCrypto } from "./_native.ts";
 
 const TAG_LEN = 16;
 const ALGORITHM = "chacha20-poly1305";
-
-/** The part of node:crypto used here (its types are not imported: this module runs anywhere). */
-interface NodeAead {
-  update(data: Uint8Array): Uint8Array;
-  final(): Uint8Array;
-  setAAD(ad: Uint8Array, options: { plaintextLength: number }): unknown;
-}
-interface NodeCrypto {
-  createCipheriv(alg: string, key: Uint8Array, iv: Uint8Array, opts: { authTagLength: number }): NodeAead & { getAuthTag(): Uint8Array };
-  createDecipheriv(alg: string, key: Uint8Array, iv: Uint8Array, opts: { authTagLength: number }): NodeAead & { setAuthTag(tag: Uint8Array): unknown };
-}
 
 /**
  * An AEAD: `seal` returns `headroom` zero bytes (room for a packet header), then ciphertext ‖ tag;
@@ -69,8 +59,6 @@ function nativeAead(crypto: NodeCrypto): Aead {
   };
 }
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g) as string[], (h) => parseInt(h, 16));
-
 /** RFC 8439 §2.8.2: the platform must give these bytes and open them, or it is not used. */
 function selfTest(aead: Aead): boolean {
   const key = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
@@ -95,8 +83,7 @@ function selfTest(aead: Aead): boolean {
 
 function load(): Aead {
   try {
-    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const crypto = process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+    const crypto = nodeCrypto();
     if (typeof crypto?.createCipheriv !== "function" || typeof crypto.createDecipheriv !== "function") return nobleAead;
     const aead = nativeAead(crypto);
     return selfTest(aead) ? aead : nobleAead;

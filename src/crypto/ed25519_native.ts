@@ -8,11 +8,7 @@
  */
 import { _strictEncodings, verify } from "./blind.ts";
 import { abytes } from "./_utils.ts";
-
-interface NodeCrypto {
-  createPublicKey(input: { key: { kty: string; crv: string; x: string }; format: "jwk" }): unknown;
-  verify(algorithm: null, data: Uint8Array, key: unknown, signature: Uint8Array): boolean;
-}
+import { b64url, hex, type NodeCrypto, nodeCrypto } from "./_native.ts";
 
 /** RFC 8032 §7.1 TEST 1 (empty message): a runtime that does not accept it is not used. */
 const RFC8032_TEST1 = {
@@ -21,14 +17,6 @@ const RFC8032_TEST1 = {
 };
 
 let native: NodeCrypto | null | undefined;
-
-function b64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-const hex = (s: string) => Uint8Array.from(s.match(/../g) as string[], (h) => parseInt(h, 16));
 
 /** The platform's answer, or undefined when it cannot give one (no node:crypto, a key it refuses). */
 function nodeVerify(crypto: NodeCrypto, signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean | undefined {
@@ -43,8 +31,7 @@ function nodeVerify(crypto: NodeCrypto, signature: Uint8Array, message: Uint8Arr
 
 function load(): NodeCrypto | null {
   try {
-    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const crypto = process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+    const crypto = nodeCrypto();
     if (typeof crypto?.verify !== "function" || typeof crypto.createPublicKey !== "function") return null;
     const { key, sig } = RFC8032_TEST1;
     return nodeVerify(crypto, hex(sig), new Uint8Array(0), hex(key)) === true ? crypto : null;

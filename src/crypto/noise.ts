@@ -5,7 +5,6 @@
  * and they share every line of code with IK.
  * @module
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { transportAead } from "./chacha_native.ts";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmacBlake2b } from "./blake2b.ts";
@@ -30,13 +29,13 @@ function _nonce(n: bigint): Uint8Array {
 }
 
 function _encrypt(k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return chacha20poly1305(k, _nonce(n), ad).encrypt(plaintext);
+  return transportAead().seal(k, _nonce(n), ad, plaintext);
 }
 
 function _decrypt(k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   if (ciphertext.length < TAGLEN) throw new Error("Cannot decrypt Noise message: shorter than its tag");
   try {
-    return chacha20poly1305(k, _nonce(n), ad).decrypt(ciphertext);
+    return transportAead().open(k, _nonce(n), ad, ciphertext);
   } catch {
     throw new Error("Cannot decrypt Noise message: authentication failed");
   }
