@@ -59,8 +59,8 @@ export async function main(argv: string[]): Promise<number> {
 function report(err: unknown, verbose: boolean): number {
   const e = err instanceof ChatError
     ? err
-    : (err as Error)?.name === "ZodError"
-    ? ChatError.input("BAD_OPTION", zodMessage(err), "Run `chat <command> --help` for the options")
+    : (err as Error)?.name === "CheckError"
+    ? ChatError.input("BAD_OPTION", optionMessage(err), "Run `chat <command> --help` for the options")
     : new ChatError("INTERNAL", (err as Error)?.message ?? String(err), { exitCode: EXIT.failed });
   process.stderr.write(JSON.stringify({ error: { code: e.code, message: e.message } }) + "\n");
   if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
@@ -68,7 +68,8 @@ function report(err: unknown, verbose: boolean): number {
   return e.exitCode;
 }
 
-function zodMessage(err: unknown): string {
+/** A failed option check (_check.ts) as the option the user typed. */
+function optionMessage(err: unknown): string {
   const issue = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
   const name = issue?.path.map(String).join(".").replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
   return issue ? `Invalid option${name ? ` --${name}` : ""}: ${issue.message}` : "Invalid input";

@@ -6,7 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
+import { array, check, type Infer, literal, number, object, string } from "./_check.ts";
 import { formatPublicKey, parsePublicKey } from "./crypto/identity.ts";
 import { ChatError } from "./errors.ts";
 
@@ -16,9 +16,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const LOCK_WAIT_MS = 5_000;
 const LOCK_STALE_MS = 30_000;
 
-const Contact = z.object({ name: z.string().regex(NAME), publicKey: z.string(), addedAt: z.number().int() });
-export type Contact = z.infer<typeof Contact>;
-const ContactsFile = z.object({ type: z.literal("chat-contacts"), version: z.literal(1), contacts: z.array(Contact).max(100_000) });
+const CONTACT = { name: string({ regex: NAME }), publicKey: string(), addedAt: number({ int: true }) };
+export type Contact = Infer<typeof CONTACT>;
+const ContactsFile = object({ type: literal("chat-contacts"), version: literal(1), contacts: array(object(CONTACT), { max: 100_000 }) });
 
 /** The state directory: `--state-dir`, else CHAT_STATE_DIR, else $XDG_STATE_HOME/chat, else ~/.local/state/chat. */
 export function stateDirectory(option?: string): string {
@@ -119,7 +119,7 @@ export class Contacts {
       throw ChatError.input("CANNOT_READ", `Cannot read contacts "${this.path}": ${(err as Error).message}`);
     }
     try {
-      return ContactsFile.parse(JSON.parse(text)).contacts;
+      return check(ContactsFile, JSON.parse(text)).contacts;
     } catch {
       throw ChatError.input("BAD_CONTACTS", `Cannot parse contacts "${this.path}"`, "Fix or move the file; chat never overwrites a file it cannot read");
     }

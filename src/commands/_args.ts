@@ -6,7 +6,7 @@ import { COMMON, type CommandSpec, type OptionSpec } from "./_spec.ts";
 
 export interface Parsed {
   args: string[];
-  /** camelCase keys, as the commands' zod schemas expect them; flags are `true`. */
+  /** camelCase keys, as the commands' option checks expect them; flags are `true`. */
   options: Record<string, unknown>;
 }
 

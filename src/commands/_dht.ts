@@ -2,24 +2,26 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { z } from "zod";
+import { array, boolean, check, type Infer, number, numeric, object, optional, string, text } from "../_check.ts";
 import type { BValue } from "../bencode.ts";
 import type { NodeInfo } from "../dht/krpc.ts";
 import type { LookupStats } from "../dht/lookup.ts";
 import type { DhtNode, DhtState } from "../dht/node.ts";
-import { startNode } from "../dht/testnet.ts";
 import type { Address, Transport } from "../dht/transport.ts";
 import { ChatError } from "../errors.ts";
 import { log, parseHostPorts } from "./_io.ts";
 
-export const DhtOptions = z.object({
-  bootstrap: z.coerce.string().optional(),
-  port: z.coerce.number().int().min(0).max(65535).optional(),
-  timeout: z.coerce.number().int().positive().optional(),
-  stateDir: z.coerce.string().optional(),
-  verbose: z.boolean().optional(),
-});
-export type DhtOptions = z.infer<typeof DhtOptions>;
+/** The options of every DHT command, checked in this order. */
+export const DHT_OPTIONS = {
+  bootstrap: optional(text),
+  port: optional(numeric({ int: true, min: 0, max: 65535 })),
+  timeout: optional(numeric({ int: true, gt: 0 })),
+  stateDir: optional(text),
+  verbose: optional(boolean),
+};
+export type DhtOptions = Infer<typeof DHT_OPTIONS>;
+const dhtOptions = object(DHT_OPTIONS);
+export const parseDhtOptions = (raw: Record<string, unknown>): DhtOptions => check(dhtOptions, raw);
 
 /** `--bootstrap`, else CHAT_BOOTSTRAP, else undefined (the DHT's default: the public routers). */
 export function bootstrapList(opt: string | undefined): Address[] | undefined {
@@ -27,10 +29,10 @@ export function bootstrapList(opt: string | undefined): Address[] | undefined {
   return text === undefined || text === "" ? undefined : parseHostPorts(text, "bootstrap node");
 }
 
-const hex40 = z.string().regex(/^[0-9a-f]{40}$/);
-const StateFile = z.object({
+const hex40 = string({ regex: /^[0-9a-f]{40}$/ });
+const StateFile = object({
   id: hex40,
-  nodes: z.array(z.object({ id: hex40, host: z.string().max(64), port: z.number().int().min(1).max(65535) })).max(2000),
+  nodes: array(object({ id: hex40, host: string({ max: 64 }), port: number({ int: true, min: 1, max: 65535 }) }), { max: 2000 }),
 });
 const STATE_FILE = "dht.json";
 
@@ -44,7 +46,7 @@ export function loadState(stateDir: string | undefined): DhtState | undefined {
     return undefined;
   }
   try {
-    return StateFile.parse(JSON.parse(text));
+    return check(StateFile, JSON.parse(text));
   } catch {
     log(`warning: ignoring unreadable DHT state "${join(stateDir, STATE_FILE)}"`);
     return undefined;
@@ -71,6 +73,8 @@ export function saveState(stateDir: string | undefined, node: DhtNode): void {
 export async function openNode(opts: DhtOptions, readOnly = false, wrap?: (t: Transport) => Transport): Promise<DhtNode> {
   const bootstrap = bootstrapList(opts.bootstrap);
   const state = loadState(opts.stateDir);
+  // Loaded here: send and listen open a Peer, and need neither the testnet nor its simulator.
+  const { startNode } = await import("../dht/testnet.ts");
   try {
     return await startNode({
       ...(opts.port === undefined ? {} : { port: opts.port }),

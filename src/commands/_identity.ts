@@ -6,31 +6,34 @@ import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, unli
 import { basename, dirname, join } from "node:path";
 import { ReadStream, WriteStream } from "node:tty";
 import { hexToBytes } from "@noble/hashes/utils.js";
-import { z } from "zod";
 import { formatPublicKey, identityFromSeed, parsePublicKey, type Identity, wipeIdentity } from "../crypto/identity.ts";
 import { openSeed, scryptProblem, sealSeed, type SealedSeed } from "../crypto/keyfile.ts";
 import { ChatError } from "../errors.ts";
+import { type Check, check, CheckError, fail, type Infer, literal, number, object, string } from "../_check.ts";
 
 const FILE_TYPE = "chat-identity";
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex characters`);
+const hex = (bytes: number) => string({ regex: new RegExp(`^[0-9a-f]{${bytes * 2}}$`), message: `expected ${bytes * 2} lowercase hex characters` });
+const int = (min: number, max: number) => number({ int: true, min, max });
 
-const Sealed = z.object({
-  kdf: z.literal("scrypt"),
-  logN: z.number().int().min(1).max(30),
-  r: z.number().int().min(1).max(64),
-  p: z.number().int().min(1).max(64),
-  salt: z.string().regex(/^[0-9a-f]{32,128}$/),
-  cipher: z.literal("xchacha20-poly1305"),
+const sealedFields = object({
+  kdf: literal("scrypt"),
+  logN: int(1, 30),
+  r: int(1, 64),
+  p: int(1, 64),
+  salt: string({ regex: /^[0-9a-f]{32,128}$/ }),
+  cipher: literal("xchacha20-poly1305"),
   nonce: hex(24),
   ciphertext: hex(48),
-}).superRefine((s, ctx) => {
-  const problem = scryptProblem(s);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
-const Header = { type: z.literal(FILE_TYPE), version: z.literal(1), publicKey: z.string() };
-const PlainFile = z.object({ ...Header, seed: hex(32) });
-const SealedFile = z.object({ ...Header, encrypted: Sealed });
-export type IdentityFile = z.infer<typeof PlainFile> | z.infer<typeof SealedFile>;
+const Sealed: Check<SealedSeed> = (v, path) => {
+  const sealed = sealedFields(v, path);
+  const problem = scryptProblem(sealed);
+  return problem ? fail(path, problem) : sealed;
+};
+const HEADER = { type: literal(FILE_TYPE), version: literal(1), publicKey: string() };
+const PlainFile = object({ ...HEADER, seed: hex(32) });
+const SealedFile = object({ ...HEADER, encrypted: Sealed });
+export type IdentityFile = Infer<typeof PlainFile> | Infer<typeof SealedFile>;
 
 export interface PassphraseSource {
   /** Name of the environment variable that holds the passphrase (`--passphrase-env`). */
@@ -117,14 +120,17 @@ export function parseIdentityFile(text: string, source: string): IdentityFile {
     throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: not JSON`, "Expected the output of `chat keygen`");
   }
   const sealed = typeof json === "object" && json !== null && "encrypted" in json;
-  const parsed = (sealed ? SealedFile : PlainFile).safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  let file: IdentityFile;
+  try {
+    file = check<IdentityFile>(sealed ? SealedFile : PlainFile, json);
+  } catch (err) {
+    if (!(err instanceof CheckError)) throw err;
+    const issue = err.issues[0];
     throw ChatError.input("BAD_IDENTITY", `Cannot parse identity ${source}: ${issue?.path.join(".") || "file"}: ${issue?.message.toLowerCase()}`,
       "Expected the output of `chat keygen`");
   }
-  parsePublicKey(parsed.data.publicKey);
-  return parsed.data;
+  parsePublicKey(file.publicKey);
+  return file;
 }
 
 /** Loads an identity (`--identity FILE`, else CHAT_IDENTITY), opening a sealed secret with the passphrase. */
@@ -143,7 +149,7 @@ export async function openIdentityFile(file: IdentityFile, opts: PassphraseSourc
     seed = hexToBytes(file.seed);
   } else {
     const passphrase = await readPassphrase(opts, false);
-    const opened = await openSeed(file.encrypted as SealedSeed, passphrase, file.publicKey);
+    const opened = await openSeed(file.encrypted, passphrase, file.publicKey);
     if (!opened) throw ChatError.input("BAD_PASSPHRASE", "Cannot open identity: wrong passphrase", "Check the passphrase (or the variable named by --passphrase-env)");
     seed = opened;
   }

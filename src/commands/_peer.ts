@@ -1,17 +1,17 @@
 // Starting a peer from the global CLI options: identity, port, bootstrap list (exit 3 if none
 // answers) and the saved routing table, as the DHT commands do (_dht.ts).
-import { z } from "zod";
+import { check, type Infer, object, optional, text } from "../_check.ts";
 import type { Address } from "../crypto/record.ts";
 import { Contacts, stateDirectory } from "../contacts.ts";
 import { Peer } from "../peer.ts";
-import { bootstrapList, DhtOptions, loadState, saveState } from "./_dht.ts";
+import { bootstrapList, DHT_OPTIONS, loadState, saveState } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
 
-export const PeerOptions = DhtOptions.extend({
-  identity: z.coerce.string().optional(),
-  passphraseEnv: z.coerce.string().optional(),
-});
-export type PeerOptions = z.infer<typeof PeerOptions>;
+/** The options of every command that opens a peer: the DHT's, then the identity's. */
+export const PEER_OPTIONS = { ...DHT_OPTIONS, identity: optional(text), passphraseEnv: optional(text) };
+export type PeerOptions = Infer<typeof PEER_OPTIONS>;
+const peerOptions = object(PEER_OPTIONS);
+export const parsePeerOptions = (raw: Record<string, unknown>): PeerOptions => check(peerOptions, raw);
 
 /**
  * Opens a peer for the identity of `--identity`; joins the DHT unless `join` is false. A

@@ -1,20 +1,20 @@
 // `chat announce`: publish the encrypted, blinded contact record once (for cron), or keep it
 // fresh with `--every DURATION` until SIGINT/SIGTERM, printing one line per publication.
+import { array, check, object, optional, text } from "../_check.ts";
 import { isIP } from "node:net";
-import { z } from "zod";
 import type { Address } from "../crypto/record.ts";
 import { announce, Announcer, type AnnounceResult, formatAddress } from "../contact.ts";
 import { wipeIdentity } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
-import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
+import { openNode, saveState, withTimeout } from "./_dht.ts";
+import { PEER_OPTIONS } from "./_peer.ts";
 import { loadIdentity } from "./_identity.ts";
 import { log, onSignal, parseHostPorts, print } from "./_io.ts";
 
-const Options = DhtOptions.extend({
-  identity: z.coerce.string().optional(),
-  passphraseEnv: z.coerce.string().optional(),
-  address: z.union([z.coerce.string(), z.array(z.coerce.string())]).optional(),
-  every: z.coerce.string().optional(),
+const Options = object({
+  ...PEER_OPTIONS,
+  address: optional((v, path) => (Array.isArray(v) ? array(text)(v, path) : text(v, path))),
+  every: optional(text),
 });
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -52,7 +52,7 @@ export function announcedJson(r: AnnounceResult) {
 }
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<number> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
   const every = opts.every === undefined ? undefined : parseDuration(opts.every);
   const identity = await loadIdentity(opts.identity, { passphraseEnv: opts.passphraseEnv });

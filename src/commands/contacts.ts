@@ -1,14 +1,14 @@
 // `chat contacts add NAME PUBKEY | list | rm NAME`: petnames for public keys (src/contacts.ts).
-import { z } from "zod";
+import { boolean, check, object, optional, string } from "../_check.ts";
 import { Contacts, stateDirectory } from "../contacts.ts";
 import { ChatError, EXIT } from "../errors.ts";
 import { print } from "./_io.ts";
 
-const Options = z.object({ stateDir: z.string().optional(), force: z.boolean().optional() });
+const Options = object({ stateDir: optional(string()), force: optional(boolean) });
 const USAGE = "Usage: chat contacts add NAME PUBKEY | list | rm NAME";
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<number> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const contacts = new Contacts(stateDirectory(opts.stateDir));
   const [verb, name, key] = args;
   const want = (n: number) => {

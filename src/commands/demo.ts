@@ -1,7 +1,7 @@
 // `chat demo`: the whole stack inside one process, on loopback, with nothing to set up. A private
 // swarm of DHT nodes, two fresh identities; Alice listens and announces, Bob looks her up by
 // public key and sends, Alice replies on the same session. Each step is one NDJSON line.
-import { z } from "zod";
+import { check, numeric, object, withDefault } from "../_check.ts";
 import { formatPublicKey, generateIdentity } from "../crypto/identity.ts";
 import { createTestnet, type Testnet } from "../dht/testnet.ts";
 import { ChatError } from "../errors.ts";
@@ -10,11 +10,11 @@ import type { IncomingMessage } from "../wire/endpoint.ts";
 import { log, print } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
 
-const Options = z.object({ nodes: z.coerce.number().int().min(8).max(2000).default(50) });
+const Options = object({ nodes: withDefault(numeric({ int: true, min: 8, max: 2000 }), 50) });
 const MESSAGES = ["hello Alice, it's Bob", "this went through a DHT that cannot read it", "and a Noise IK session with fresh keys"];
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-  const { nodes } = Options.parse(raw);
+  const { nodes } = check(Options, raw);
   const started = performance.now();
   let last = started;
   const step = (name: string, fields: Record<string, unknown>) => {

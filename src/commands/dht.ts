@@ -5,34 +5,34 @@
 //   chat dht put VALUE [--identity FILE] [--seq N] [--salt TEXT] [--cas N]   (mutable, signed)
 //   chat dht put VALUE --immutable
 // Each prints one JSON object: the item or nodes, the nodes that answered, and query counts.
+import { boolean, check, numeric, object, optional, text, type Infer } from "../_check.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { z } from "zod";
 import { wipeIdentity } from "../crypto/identity.ts";
 import { encode } from "../bencode.ts";
 import { bep44SignedBuffer, mutableTarget } from "../crypto/record.ts";
 import type { DhtNode } from "../dht/node.ts";
 import { ChatError } from "../errors.ts";
-import { DhtOptions, nodeJson, openNode, saveState, statsJson, valueJson, withTimeout } from "./_dht.ts";
+import { nodeJson, openNode, saveState, statsJson, valueJson, withTimeout } from "./_dht.ts";
 import { loadIdentity } from "./_identity.ts";
-import { resolveKey } from "./_peer.ts";
+import { PEER_OPTIONS, resolveKey } from "./_peer.ts";
 import { parseHostPorts, print } from "./_io.ts";
 
-const Options = DhtOptions.extend({
-  identity: z.coerce.string().optional(),
-  passphraseEnv: z.coerce.string().optional(),
-  salt: z.coerce.string().optional(),
-  seq: z.coerce.number().int().min(0).optional(),
-  cas: z.coerce.number().int().min(0).optional(),
-  immutable: z.boolean().optional(),
-});
-type Options = z.infer<typeof Options>;
+const OPTIONS = {
+  ...PEER_OPTIONS,
+  salt: optional(text),
+  seq: optional(numeric({ int: true, min: 0 })),
+  cas: optional(numeric({ int: true, min: 0 })),
+  immutable: optional(boolean),
+};
+type Options = Infer<typeof OPTIONS>;
+const Options = object(OPTIONS);
 
 const USAGE = "Usage: chat dht ping HOST:PORT | find-node [TARGET] | get TARGET|PUBKEY [--salt S] | put VALUE [--immutable | --identity FILE [--seq N] [--salt S]]";
 const utf8 = new TextEncoder();
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<number> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const [verb, arg] = args;
   const action = verb === "ping" ? ping : verb === "find-node" ? findNode : verb === "get" ? get : verb === "put" ? put : null;
   if (!action) throw ChatError.input("USAGE", verb ? `Unknown dht command "${verb}"` : "No dht command given", USAGE);

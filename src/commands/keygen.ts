@@ -1,17 +1,17 @@
 // `chat keygen`: a new identity, printed as JSON or written to a file that is never overwritten.
-import { z } from "zod";
+import { boolean, check, object, optional, textOf } from "../_check.ts";
 import { formatPublicKey, generateIdentity, wipeIdentity } from "../crypto/identity.ts";
 import { identityToFile, readPassphrase, writeIdentityFile } from "./_identity.ts";
 import { print } from "./_io.ts";
 
-const Options = z.object({
-  out: z.coerce.string().min(1).optional(),
-  encrypt: z.boolean().optional(),
-  passphraseEnv: z.coerce.string().min(1).optional(),
+const Options = object({
+  out: optional(textOf({ min: 1 })),
+  encrypt: optional(boolean),
+  passphraseEnv: optional(textOf({ min: 1 })),
 });
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const passphrase = opts.encrypt || opts.passphraseEnv !== undefined ? await readPassphrase(opts, true) : undefined;
   const identity = generateIdentity();
   try {

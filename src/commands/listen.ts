@@ -1,23 +1,24 @@
 // `chat listen`: bind, announce and keep the record fresh (through relays behind NAT, PROTOCOL
 // §9), accept sessions, print NDJSON events.
-import { z } from "zod";
+import { array, check, numeric, object, optional, string } from "../_check.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
 import { messageJson } from "./_events.ts";
 import { log, onSignal, parseHostPorts, print, printed } from "./_io.ts";
 import { formatAddress } from "./_dht.ts";
-import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
+import { contactsFor, openPeer, PEER_OPTIONS } from "./_peer.ts";
 import { IdentityWatch } from "./_watch.ts";
 
-const Options = PeerOptions.extend({
-  count: z.coerce.number().int().positive().optional(),
-  address: z.array(z.string()).optional(),
-  relay: z.string().optional(),
-  keepalive: z.coerce.number().positive().max(3600).optional(),
+const Options = object({
+  ...PEER_OPTIONS,
+  count: optional(numeric({ int: true, gt: 0 })),
+  address: optional(array(string())),
+  relay: optional(string()),
+  keepalive: optional(numeric({ gt: 0, max: 3600 })),
 });
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const addresses = opts.address === undefined ? undefined : parseAddresses(opts.address);
   const contacts = contactsFor(opts.stateDir);
   const relays = relayList(opts.relay);

@@ -2,7 +2,7 @@
 // "addresses":[…],…}, or {"found":false,…} and exits 1 when no valid record exists.
 import { formatAddress, lookup, type LookupResult } from "../contact.ts";
 import { ChatError } from "../errors.ts";
-import { DhtOptions, openNode, saveState, withTimeout } from "./_dht.ts";
+import { openNode, parseDhtOptions, saveState, withTimeout } from "./_dht.ts";
 import { log, print } from "./_io.ts";
 import { resolveKey } from "./_peer.ts";
 
@@ -16,7 +16,7 @@ function resultJson(r: LookupResult) {
 }
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<number> {
-  const opts = DhtOptions.parse(raw);
+  const opts = parseDhtOptions(raw);
   const [text] = args;
   if (text === undefined) throw ChatError.input("USAGE", "lookup needs a public key", "Usage: chat lookup PUBKEY");
   const publicKey = resolveKey(text, opts.stateDir);

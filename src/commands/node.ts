@@ -1,21 +1,22 @@
 // `chat node [--port N] [--stats [SECONDS]]`: one DHT node (a bootstrap for a private network)
 // that also relays for listeners behind NAT (PROTOCOL §9), printing NDJSON events: listening,
 // bootstrapped, stats (with --stats, the relay's counters included), closed.
-import { z } from "zod";
+import { check, type Check, fail, numeric, object, optional } from "../_check.ts";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { DhtOptions, formatAddress, openNode, saveState } from "./_dht.ts";
+import { DHT_OPTIONS, formatAddress, openNode, saveState } from "./_dht.ts";
 import { onSignal, print } from "./_io.ts";
 import { RelayingTransport } from "../relaying.ts";
 
-const Options = DhtOptions.extend({
-  stats: z.union([z.boolean(), z.coerce.number().positive()]).optional(),
-});
+const seconds = numeric({ gt: 0 });
+/** A bare `--stats`, or its period in seconds; no finite number is zod's union error, "Invalid input". */
+const stats: Check<true | number> = (v, path) => (v === true ? v : !Number.isFinite(Number(v)) ? fail(path, "Invalid input") : seconds(v, path));
+const Options = object({ ...DHT_OPTIONS, stats: optional(stats) });
 /** Seconds between stats lines with a bare --stats, and between state saves. */
 const STATS_EVERY = 10;
 const SAVE_EVERY = 300;
 
 export async function run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   let relaying: RelayingTransport | undefined;
   const node = await openNode(opts, false, (socket) => (relaying = new RelayingTransport(socket)));
   const stop = onSignal();
@@ -28,7 +29,7 @@ export async function run(_args: string[], raw: Record<string, unknown>): Promis
     if (joined instanceof Error) print({ type: "bootstrap", ok: false, message: joined.message });
     else print({ type: "bootstrap", ok: true, nodes: node.table.size, external: node.externalAddress(), ms: Math.round(joined.stats.ms) });
     saveState(opts.stateDir, node);
-    if (opts.stats !== undefined && opts.stats !== false) {
+    if (opts.stats !== undefined) {
       const every = opts.stats === true ? STATS_EVERY : opts.stats;
       timers.push(setInterval(() => print({ type: "stats", ...node.stats(), relay: relaying?.relay.stats }), every * 1000));
     }

@@ -2,24 +2,25 @@
 // message, sent as it arrives (`tail -f log | chat send KEY`); one NDJSON line per message. With
 // `--wait N` the session stays open N seconds after the last message, and replies are printed.
 import { createInterface } from "node:readline";
-import { z } from "zod";
 import { formatPublicKey } from "../crypto/identity.ts";
+import { boolean, check, numeric, object, optional, string } from "../_check.ts";
 import { ChatError, EXIT } from "../errors.ts";
 import type { Peer, Sent } from "../peer.ts";
 import { log, parseHostPorts, print } from "./_io.ts";
 import { formatAddress, withTimeout } from "./_dht.ts";
-import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
+import { contactsFor, openPeer, PEER_OPTIONS } from "./_peer.ts";
 import { failedJson, messageJson } from "./_events.ts";
 
-const Options = PeerOptions.extend({
-  json: z.boolean().optional(),
-  address: z.string().optional(),
-  wait: z.coerce.number().min(0).max(86_400).optional(),
+const Options = object({
+  ...PEER_OPTIONS,
+  json: optional(boolean),
+  address: optional(string()),
+  wait: optional(numeric({ min: 0, max: 86_400 })),
 });
-const JsonLine = z.object({ text: z.string() });
+const JsonLine = object({ text: string() });
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<number> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const [key, ...words] = args as [string, ...string[]];
   const contacts = contactsFor(opts.stateDir);
   const to = contacts.resolve(key);
@@ -120,7 +121,7 @@ function printReplies(peer: Peer, nameOf: (key: Uint8Array) => string | undefine
 /** A `--json` stdin line: `{"text": …}`; a malformed one is reported on stderr and skipped. */
 function parseJsonLine(line: string): string | undefined {
   try {
-    return JsonLine.parse(JSON.parse(line)).text;
+    return check(JsonLine, JSON.parse(line)).text;
   } catch {
     process.stderr.write(JSON.stringify({ error: { code: "BAD_JSON", message: `Cannot parse stdin line as {"text": …}: ${JSON.stringify(line.slice(0, 80))}` } }) + "\n");
     return undefined;

@@ -1,23 +1,24 @@
 // `chat talk NAME|PUBKEY`: one conversation on one socket. It announces us (so the friend can
 // reach us too), looks the friend up, sends each line typed and shows what arrives. On a terminal
 // it is a view for a person (_talk_view.ts); otherwise NDJSON both ways, for scripts.
+import { array, check, object, optional, string } from "../_check.ts";
 import { createInterface } from "node:readline";
-import { z } from "zod";
 import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
 import { formatAddress } from "./_dht.ts";
 import { failedJson, messageJson } from "./_events.ts";
 import { onSignal, print } from "./_io.ts";
-import { contactsFor, openPeer, PeerOptions } from "./_peer.ts";
+import { contactsFor, openPeer, PEER_OPTIONS } from "./_peer.ts";
 import { type TalkView, TerminalView } from "./_talk_view.ts";
 import { IdentityWatch } from "./_watch.ts";
 
-const Options = PeerOptions.extend({ address: z.array(z.string()).optional() });
+const Options = object({ ...PEER_OPTIONS, address: optional(array(string())) });
+const JsonLine = object({ text: string() });
 
 
 export async function run(args: string[], raw: Record<string, unknown>): Promise<void> {
-  const opts = Options.parse(raw);
+  const opts = check(Options, raw);
   const contacts = contactsFor(opts.stateDir);
   const to = contacts.resolve(args[0]!);
   const toKey = formatPublicKey(to);
@@ -88,7 +89,7 @@ class NdjsonView implements TalkView {
         continue;
       }
       try {
-        yield z.object({ text: z.string() }).parse(JSON.parse(line)).text;
+        yield check(JsonLine, JSON.parse(line)).text;
       } catch {
         process.stderr.write(JSON.stringify({ error: { code: "BAD_JSON", message: `Cannot parse stdin line as {"text": …}: ${JSON.stringify(line.slice(0, 80))}` } }) + "\n");
       }

@@ -1,8 +1,8 @@
 // Passphrase protection of an identity seed: scrypt (RFC 7914) derives a key, XChaCha20-Poly1305
 // seals the seed. The public key text is the associated data, so a file whose public key was
 // swapped for another fails to open instead of yielding a mismatched identity.
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { scryptAsync } from "@noble/hashes/scrypt.js";
+// scrypt and the cipher are loaded only when a passphrase is used: a plain identity file is read
+// at every command's start, and needs neither.
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
 export interface SealedSeed {
@@ -50,6 +50,7 @@ function checkParams(s: ScryptParams): void {
 }
 
 async function deriveKey(passphrase: string, salt: Uint8Array, s: ScryptParams) {
+  const { scryptAsync } = await import("@noble/hashes/scrypt.js");
   const password = utf8ToBytes(passphrase.normalize("NFKC"));
   try {
     return await scryptAsync(password, salt, { N: 2 ** s.logN, r: s.r, p: s.p, dkLen: 32 });
@@ -67,6 +68,7 @@ export async function sealSeed(
   checkParams(params);
   const salt = randomBytes(16), nonce = randomBytes(24);
   const key = await deriveKey(passphrase, salt, params);
+  const { xchacha20poly1305 } = await import("@noble/ciphers/chacha.js");
   const ciphertext = xchacha20poly1305(key, nonce, utf8ToBytes(publicKeyText)).encrypt(seed);
   key.fill(0);
   return {
@@ -79,6 +81,7 @@ export async function sealSeed(
 export async function openSeed(sealed: SealedSeed, passphrase: string, publicKeyText: string): Promise<Uint8Array | undefined> {
   checkParams(sealed);
   const key = await deriveKey(passphrase, hexToBytes(sealed.salt), sealed);
+  const { xchacha20poly1305 } = await import("@noble/ciphers/chacha.js");
   try {
     return xchacha20poly1305(key, hexToBytes(sealed.nonce), utf8ToBytes(publicKeyText)).decrypt(hexToBytes(sealed.ciphertext));
   } catch {
