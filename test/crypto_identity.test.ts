@@ -5,7 +5,8 @@ import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import { ChatError } from "../src/errors.ts";
 import {
-  formatPublicKey, generateIdentity, identityFromSeed, isValidPublicKey, isX25519FormOf, parsePublicKey, wipeIdentity, x25519FromEd25519Public,
+  _nativePublicKey, formatPublicKey, generateIdentity, identityFromSeed, isValidPublicKey, isX25519FormOf, parsePublicKey, wipeIdentity,
+  x25519FromEd25519Public,
 } from "../src/crypto/identity.ts";
 import { decodeZBase32, encodeZBase32, ZBASE32_ALPHABET } from "../src/crypto/zbase32.ts";
 
@@ -98,6 +99,17 @@ id("RFC 8032 §7.1 test 1 and the X25519 form (libsodium conversions)", () => {
     x25519.getSharedSecret(identity.x25519.secretKey, x25519FromEd25519Public(other.publicKey)),
     x25519.getSharedSecret(other.x25519.secretKey, identity.x25519.publicKey),
   );
+});
+
+id("identityFromSeed is @noble's getExtendedPublicKey, whose a·B the platform computes here", () => {
+  assert.ok(_nativePublicKey(new Uint8Array(32)), "node:crypto derives the key on this runtime: the fast path is what is tested");
+  for (let i = 0; i < 200; i++) {
+    const seed = i === 0 ? new Uint8Array(32) : i === 1 ? new Uint8Array(32).fill(255) : randomBytes(32);
+    const { head, prefix, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
+    const identity = identityFromSeed(seed);
+    assert.equal([identity.publicKey, identity.scalar, identity.prefix], [pointBytes, head, prefix], bytesToHex(seed));
+    assert.equal(identity.x25519, { secretKey: head, publicKey: x25519.getPublicKey(head) });
+  }
 });
 
 id("identityFromSeed copies the seed; wipeIdentity zeroes every secret", () => {

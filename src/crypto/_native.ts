@@ -4,8 +4,8 @@
 
 /** The part of node:crypto the native paths use (its types are not imported). */
 export interface NodeCrypto {
-  createPrivateKey(options: { key: Jwk; format: "jwk" }): NativeKey;
-  createPublicKey(options: { key: Jwk; format: "jwk" }): NativeKey;
+  createPrivateKey(options: { key: Jwk; format: "jwk" } | { key: Uint8Array; format: "der"; type: "pkcs8" }): NativeKey;
+  createPublicKey(options: { key: Jwk; format: "jwk" } | NativeKey): NativeKey;
   diffieHellman(options: { privateKey: NativeKey; publicKey: NativeKey }): Uint8Array;
   generateKeyPairSync(type: "x25519"): { privateKey: NativeKey; publicKey: NativeKey };
   createHmac(algorithm: string, key: Uint8Array): NativeHash;
