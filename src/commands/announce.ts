@@ -1,7 +1,7 @@
 // `chat announce`: publish the encrypted, blinded contact record once (for cron), or keep it
 // fresh with `--every DURATION` until SIGINT/SIGTERM, printing one line per publication.
-import { array, check, object, optional, text } from "../_check.ts";
 import { isIP } from "node:net";
+import { array, check, object, optional, text } from "../_check.ts";
 import type { Address } from "../crypto/record.ts";
 import { announce, Announcer, type AnnounceResult, formatAddress } from "../contact.ts";
 import { wipeIdentity } from "../crypto/identity.ts";

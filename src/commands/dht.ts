@@ -5,9 +5,9 @@
 //   chat dht put VALUE [--identity FILE] [--seq N] [--salt TEXT] [--cas N]   (mutable, signed)
 //   chat dht put VALUE --immutable
 // Each prints one JSON object: the item or nodes, the nodes that answered, and query counts.
-import { boolean, check, numeric, object, optional, text, type Infer } from "../_check.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { boolean, check, numeric, object, optional, text, type Infer } from "../_check.ts";
 import { wipeIdentity } from "../crypto/identity.ts";
 import { encode } from "../bencode.ts";
 import { bep44SignedBuffer, mutableTarget } from "../crypto/record.ts";

@@ -1,14 +1,14 @@
 // `chat node [--port N] [--stats [SECONDS]]`: one DHT node (a bootstrap for a private network)
 // that also relays for listeners behind NAT (PROTOCOL §9), printing NDJSON events: listening,
 // bootstrapped, stats (with --stats, the relay's counters included), closed.
-import { check, type Check, fail, numeric, object, optional } from "../_check.ts";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { check, type Check, fail, numeric, object, optional } from "../_check.ts";
 import { DHT_OPTIONS, formatAddress, openNode, saveState } from "./_dht.ts";
 import { onSignal, print } from "./_io.ts";
 import { RelayingTransport } from "../relaying.ts";
 
 const seconds = numeric({ gt: 0 });
-/** A bare `--stats`, or its period in seconds; no finite number is zod's union error, "Invalid input". */
+/** A bare `--stats`, or its period in seconds (anything that is no finite number: "Invalid input"). */
 const stats: Check<true | number> = (v, path) => (v === true ? v : !Number.isFinite(Number(v)) ? fail(path, "Invalid input") : seconds(v, path));
 const Options = object({ ...DHT_OPTIONS, stats: optional(stats) });
 /** Seconds between stats lines with a bare --stats, and between state saves. */

@@ -1,8 +1,8 @@
 // `chat talk NAME|PUBKEY`: one conversation on one socket. It announces us (so the friend can
 // reach us too), looks the friend up, sends each line typed and shows what arrives. On a terminal
 // it is a view for a person (_talk_view.ts); otherwise NDJSON both ways, for scripts.
-import { array, check, object, optional, string } from "../_check.ts";
 import { createInterface } from "node:readline";
+import { array, check, object, optional, string } from "../_check.ts";
 import { formatPublicKey } from "../crypto/identity.ts";
 import type { AnnounceResult } from "../contact.ts";
 import { announcedJson, parseAddresses } from "./announce.ts";
