@@ -4,8 +4,8 @@
 //   - `echo hi | chat send KEY --address HOST:PORT` (no lookup), target ≤ 200 ms on Node, ≤ 120 ms on Deno;
 //   - `echo hi | chat send KEY` with its lookup on a loopback swarm;
 //   - `chat --version`.
-// CHAT_BENCH_BEFORE=DIR packs the built checkout in DIR as well and interleaves its runs with these,
-// run by run, so both see the same load. Knobs: CHAT_BENCH_COLD_RUNS (21), CHAT_BENCH_NODES (20).
+// CHAT_BENCH_BEFORE=DIR packs the built checkout in DIR as well and interleaves its runs with these
+// (every round runs each cell once, in a random order), so both see the same load. Knobs: CHAT_BENCH_COLD_RUNS (21), CHAT_BENCH_NODES (20).
 // Run: `node dist/scripts/bench/coldstart.bench.js` or `deno run -A scripts/bench/coldstart.bench.ts`.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -52,6 +52,15 @@ function chatIn(app: string, runtime: Runtime): string[] {
   return runtime === "Node" ? [join(app, "node_modules/.bin/chat")] : [DENO, "run", "-A", join(app, "node_modules", name, "bin/chat.mjs")];
 }
 
+function shuffled<T>(xs: T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Wall time of one process from spawn to exit (async: this process serves the listener meanwhile). */
 function timed(argv: string[], stdin: string, env: Record<string, string>): Promise<{ ms: number; code: number | null; out: string; err: string }> {
   const t = performance.now();
@@ -94,26 +103,24 @@ try {
 
   const samples = new Map<string, number[]>();
   const runtimes: Runtime[] = ["Node", "Deno"];
-  // Round 0 fills the disk cache and Deno's module cache; it is not counted.
+  const runs = builds.flatMap(([label, app]) => runtimes.flatMap((runtime) => CASES.map((c) => ({ label, app, runtime, c }))));
+  // Round 0 fills the disk cache and Deno's module cache; it is not counted. Each round runs every
+  // cell once, in a new order: a process does not always follow the same one (and its aftermath).
   for (let round = 0; round <= RUNS; round++) {
     if (round % 5 === 0) log(`round ${round} of ${RUNS}`);
-    for (const [label, app] of builds) {
-      for (const runtime of runtimes) {
-        for (const c of CASES) {
-          const before = received;
-          const r = await timed([...chatIn(app, runtime), ...args[c]], c === "--version" ? "" : "hi\n", env);
-          if (r.code !== 0 || (c !== "--version" && !r.out.includes('"delivered"'))) {
-            throw new Error(`${label} ${runtime} chat ${c} exited ${r.code}: ${(r.err.trim() || r.out.trim()).split("\n")[0]}`);
-          }
-          if (c !== "--version") {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            if (received !== before + 1) throw new Error(`${label} ${runtime} chat ${c} reported delivery, but the listener got nothing`);
-          }
-          if (round === 0) continue;
-          const key = `${label} ${runtime} ${c}`;
-          samples.set(key, [...(samples.get(key) ?? []), r.ms]);
-        }
+    for (const { label, app, runtime, c } of shuffled(runs)) {
+      const before = received;
+      const r = await timed([...chatIn(app, runtime), ...args[c]], c === "--version" ? "" : "hi\n", env);
+      if (r.code !== 0 || (c !== "--version" && !r.out.includes('"delivered"'))) {
+        throw new Error(`${label} ${runtime} chat ${c} exited ${r.code}: ${(r.err.trim() || r.out.trim()).split("\n")[0]}`);
       }
+      if (c !== "--version") {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (received !== before + 1) throw new Error(`${label} ${runtime} chat ${c} reported delivery, but the listener got nothing`);
+      }
+      if (round === 0) continue;
+      const key = `${label} ${runtime} ${c}`;
+      samples.set(key, [...(samples.get(key) ?? []), r.ms]);
     }
   }
 
@@ -123,7 +130,7 @@ try {
   };
   const med = (key: string) => pct(samples.get(key)!, 0.5);
   console.log(`${deno ? `deno ${deno.version.deno}` : `node ${process.version}`} runs the listener and a ${NODES}-node loopback swarm; Node ${spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim()}, ${spawnSync(DENO, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]}\n`);
-  console.log(`#### Cold start of the installed CLI: wall time of the whole process, median / p95 of ${RUNS} runs${BEFORE ? ", builds interleaved run by run" : ""}\n`);
+  console.log(`#### Cold start of the installed CLI: wall time of the whole process, median / p95 of ${RUNS} runs${BEFORE ? ", builds interleaved: each round runs every cell once, in a random order" : ""}\n`);
   console.log(`| runtime | build | ${CASES.map((c) => `\`chat ${c}\``).join(" | ")} | target (send --address) |${BEFORE ? " now ÷ before (send --address / lookup / --version) |" : ""}`);
   console.log(`|---|---|${CASES.map(() => "--:|").join("")}---|${BEFORE ? "--:|" : ""}`);
   for (const runtime of runtimes) {
