@@ -75,6 +75,17 @@ test("the highest valid seq wins when nodes disagree", async () => {
   assert.equal(got.item?.v, bytes("two"));
 });
 
+test("a mutable get with `first` ends at the first valid item; without it, it asks on for higher seqs", async () => {
+  const put = await run(node(40).put(signed(seed(6), 1, "first")));
+  assert.ok(put.stored.length >= 5);
+  const first = await run(node(900).get(put.target, { first: true }));
+  const full = await run(node(901).get(put.target));
+  assert.equal(first.item?.v, bytes("first"));
+  assert.is(first.from.length, 1, "stopped at the first node that had it");
+  assert.ok(full.from.length > 1, `the full get heard ${full.from.length} nodes with it`);
+  assert.ok(first.stats.queries < full.stats.queries, `${first.stats.queries} queries against ${full.stats.queries}`);
+});
+
 test("CAS and old seq refusals come back as errors", async () => {
   const item = signed(seed(5), 10, "ten");
   await run(node(40).put(item));
