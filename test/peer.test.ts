@@ -2,6 +2,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createTestnet, formatPublicKey, generateIdentity, Peer, type Testnet } from "../mod.ts";
+import { UdpTransport } from "../src/dht/udp.ts";
 
 const peer = suite("peer: the library API on a loopback swarm");
 let net: Testnet;
@@ -65,6 +66,27 @@ peer("send to an unknown key fails with NOT_FOUND (exit code 1)", async () => {
   const err = await a.send(formatPublicKey(generateIdentity().publicKey), "hello?").then(() => null, (e) => e);
   assert.is(err?.code, "NOT_FOUND");
   assert.is(err?.exitCode, 1);
+});
+
+peer("a first record whose address is dead: send looks the key up in full and reaches the peer", async () => {
+  const [a, b] = [await open(), await open()];
+  await b.keepAnnounced();
+  const dead = await UdpTransport.bind({ host: "127.0.0.1" });
+  const deadAddress = dead.address();
+  dead.close();
+  const asked: (boolean | undefined)[] = [];
+  const lookup = a.lookup.bind(a);
+  // As if the first record found were one from before the peer moved (a restart on a new port).
+  a.lookup = async (key, opts = {}) => {
+    asked.push(opts.first);
+    const r = await lookup(key, opts);
+    return opts.first && r.found ? { ...r, addresses: [deadAddress] } : r;
+  };
+  const inbox = b.messages();
+  const [sent, got] = await Promise.all([a.send(b.publicKey, "moved?"), inbox.next()]);
+  assert.equal(asked, [true, undefined], "the first record, then a full lookup after the handshake timed out");
+  assert.is(sent.address.port, b.address().port);
+  assert.is(got.value?.text, "moved?");
 });
 
 // Peer.reply when the sender's session is gone (a `chat send` closes it once its messages are
