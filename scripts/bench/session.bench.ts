@@ -30,7 +30,7 @@ const CLI_RUNS = Number(process.env["CHAT_BENCH_CLI_RUNS"] ?? 5);
 const PARTS = new Set((process.env["CHAT_BENCH_PARTS"] ?? "1,2,3").split(",").map((s) => s.trim()));
 const SPLIT = process.env["CHAT_BENCH_SPLIT"] !== "0";
 /** Iterations run first and not counted (JIT warm-up, first-use caches). */
-const WARMUP = 2;
+const WARMUP = 10;
 const HOST = "127.0.0.1";
 /**
  * Pause before each first-message iteration: every sender comes from 127.0.0.1, and a receiver
