@@ -5,20 +5,16 @@
 //   2. throughput over one established session: many small messages, and 64 KiB messages; the
 //      receiving end (chat's endpoint, hyperdht's sink server) runs in a child process of the same
 //      runtime (_session_peer.ts), so that each end has a core, unless CHAT_BENCH_SPLIT=0;
-//   3. wall time of a cold `chat send` process, on Node and on Deno.
+// A cold `chat send` process is coldstart.bench.ts's (from the installed package, interleaved).
 // Prints the runtime, then markdown tables. Run: `node dist/scripts/bench/session.bench.js` or
 // `deno run -A scripts/bench/session.bench.ts`. Knobs (environment): CHAT_BENCH_NODES (100),
-// CHAT_BENCH_ITERS (20), CHAT_BENCH_CLI_RUNS (5); CHAT_BENCH_PARTS=1,2,3 runs a subset;
+// CHAT_BENCH_ITERS (20); CHAT_BENCH_PARTS=1 or 2 runs one part;
 // CHAT_BENCH_SPLIT=0 keeps both ends of part 2 in this process; CHAT_BENCH_SMALL (20000) and
 // CHAT_BENCH_LARGE (256) are part 2's message counts.
 // hyperdht runs on Node only: its UDP layer (udx-native) is a libuv addon that Deno cannot load.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateIdentity, type Identity } from "../../src/crypto/identity.ts";
-import { identityToFile, writeIdentityFile } from "../../src/commands/_identity.ts";
 import { createTestnet } from "../../src/dht/testnet.ts";
 import { UdpTransport } from "../../src/dht/udp.ts";
 import { Peer } from "../../src/peer.ts";
@@ -26,8 +22,7 @@ import { SessionEndpoint } from "../../src/wire/endpoint.ts";
 
 const NODES = Number(process.env["CHAT_BENCH_NODES"] ?? 100);
 const ITERS = Number(process.env["CHAT_BENCH_ITERS"] ?? 20);
-const CLI_RUNS = Number(process.env["CHAT_BENCH_CLI_RUNS"] ?? 5);
-const PARTS = new Set((process.env["CHAT_BENCH_PARTS"] ?? "1,2,3").split(",").map((s) => s.trim()));
+const PARTS = new Set((process.env["CHAT_BENCH_PARTS"] ?? "1,2").split(",").map((s) => s.trim()));
 const SPLIT = process.env["CHAT_BENCH_SPLIT"] !== "0";
 /** Iterations run first and not counted (JIT warm-up, first-use caches). */
 const WARMUP = 10;
@@ -409,92 +404,6 @@ async function chatThroughput(count: number, size: number, inflight: number): Pr
   }
 }
 
-// ---- 3. a cold `chat send` process -----------------------------------------------------------------
-
-interface Run {
-  ms: number;
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], stdin: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const t0 = now();
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Uint8Array) => (stdout += d));
-    child.stderr.on("data", (d: Uint8Array) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ ms: now() - t0, code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
-
-interface CliResult {
-  runtime: string;
-  startup?: Summary;
-  send?: Summary;
-  error?: string;
-}
-
-async function coldSend(): Promise<CliResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), "chat-bench-"));
-  const listener = await Peer.open({ identity: generateIdentity(), host: HOST, bootstrap: false });
-  try {
-    const inbox = listener.messages();
-    let received = 0;
-    void (async () => {
-      for await (const _ of inbox) received++;
-    })();
-    const file = join(dir, "sender.json");
-    writeIdentityFile(file, await identityToFile(generateIdentity()));
-    const port = listener.address().port;
-    // --bootstrap: the listener itself, so nothing ever leaves the machine (send --address does not join).
-    const args = ["send", listener.publicKey, "--address", `${HOST}:${port}`, "--identity", file, "--bootstrap", `${HOST}:${port}`];
-    const denoBin = deno ? deno.execPath() : "node_modules/.bin/deno";
-    const nodeBin = deno ? "node" : process.execPath;
-    const runtimes: [string, string, string[]][] = [
-      ["Node (`node bin/chat.mjs`)", nodeBin, ["bin/chat.mjs"]],
-      ["Deno (`deno run -A src/main.ts`)", denoBin, ["run", "-A", "src/main.ts"]],
-    ];
-    const results: CliResult[] = [];
-    for (const [name, cmd, pre] of runtimes) {
-      try {
-        const startup: number[] = [], send: number[] = [];
-        for (let i = 0; i < 1 + CLI_RUNS; i++) {
-          const v = await run(cmd, [...pre, "--version"], "");
-          if (v.code !== 0) throw new Error(`--version exited ${v.code}: ${v.stderr.trim().split("\n")[0]}`);
-          const before = received;
-          const r = await run(cmd, [...pre, ...args], "hi\n", { CHAT_BOOTSTRAP: "" });
-          if (r.code !== 0 || !r.stdout.includes('"delivered"')) {
-            throw new Error(`chat send exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split("\n")[0]}`);
-          }
-          await sleep(20);
-          if (received !== before + 1) throw new Error("chat send reported delivery, but the listener got nothing");
-          if (i === 0) continue; // the first run fills the runtimes' caches
-          startup.push(v.ms);
-          send.push(r.ms);
-        }
-        results.push({ runtime: name, startup: summarize(startup), send: summarize(send) });
-      } catch (err) {
-        results.push({ runtime: name, error: (err as Error).message });
-      }
-    }
-    return results;
-  } finally {
-    listener.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 // ---- the tables ----------------------------------------------------------------------------------
 
 const SMALL = { count: Number(process.env["CHAT_BENCH_SMALL"] ?? 20_000), size: 100 };
@@ -559,19 +468,6 @@ if (PARTS.has("2")) {
     console.log(`| ${name} | ${num(c.perSecond)} | ${c.mbPerSecond.toFixed(1)} | ${c.retransmissions ?? 0} | ${c.failed ?? 0} | ${hs} | ${hm} | ${r} |`);
   }
   if (hyper) console.log("\nhyperdht: the same bytes written to one stream (no per-message acks), timed until the server has them all.");
-}
-
-if (PARTS.has("3")) {
-  const cli = await coldSend();
-  console.log("");
-  console.log(`#### Cold \`echo hi | chat send PUBKEY --address … --identity FILE\` to a peer in this process (median of ${CLI_RUNS} after 1 warm-up)`);
-  console.log("");
-  console.log("| runtime | chat send (median) | p95 | `chat --version` (median) | send − startup |");
-  console.log("|---|--:|--:|--:|--:|");
-  for (const r of cli) {
-    if (r.error || !r.send || !r.startup) console.log(`| ${r.runtime} | failed: ${r.error} | | | |`);
-    else console.log(`| ${r.runtime} | ${ms(r.send.median)} | ${ms(r.send.p95)} | ${ms(r.startup.median)} | ${ms(r.send.median - r.startup.median)} |`);
-  }
 }
 
 console.log(`\n(bench wall time ${((now() - started) / 1000).toFixed(1)} s)`);
