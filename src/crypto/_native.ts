@@ -52,5 +52,3 @@ export function fromB64url(text: string): Uint8Array {
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
-
-export const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) as string[], (h) => parseInt(h, 16));

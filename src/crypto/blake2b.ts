@@ -7,7 +7,8 @@
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { concatBytes, equalBytes } from "./_utils.ts";
-import { hex, nodeCrypto } from "./_native.ts";
+import { hexToBytes as hex } from "@noble/hashes/utils.js";
+import { nodeCrypto } from "./_native.ts";
 
 /** HMAC-BLAKE2b of `key` over the concatenation of `parts`: 64 bytes. */
 export type HmacBlake2b = (key: Uint8Array, ...parts: Uint8Array[]) => Uint8Array;

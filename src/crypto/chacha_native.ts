@@ -7,7 +7,8 @@
  * @module
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { hex, type NodeCrypto, nodeCrypto } from "./_native.ts";
+import { hexToBytes as hex } from "@noble/hashes/utils.js";
+import { type NodeCrypto, nodeCrypto } from "./_native.ts";
 
 const TAG_LEN = 16;
 const ALGORITHM = "chacha20-poly1305";

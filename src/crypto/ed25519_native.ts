@@ -8,7 +8,8 @@
  */
 import { _strictEncodings, verify } from "./blind.ts";
 import { abytes } from "./_utils.ts";
-import { b64url, hex, type NodeCrypto, nodeCrypto } from "./_native.ts";
+import { hexToBytes as hex } from "@noble/hashes/utils.js";
+import { b64url, type NodeCrypto, nodeCrypto } from "./_native.ts";
 
 /** RFC 8032 §7.1 TEST 1 (empty message): a runtime that does not accept it is not used. */
 const RFC8032_TEST1 = {

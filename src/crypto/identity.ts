@@ -176,7 +176,7 @@ export function x25519FromEd25519Public(publicKey: Uint8Array): Uint8Array {
 }
 
 const _montgomery = new Map<string, Uint8Array>();
-const P = 2n ** 255n - 19n;
+const P = ed25519.Point.Fp.ORDER;
 
 /**
  * Whether `u` is the X25519 form of the Ed25519 key `edPublic`, u = (1 + y)/(1 − y), checked as

@@ -28,14 +28,15 @@ function _nonce(n: bigint): Uint8Array {
   return nonce;
 }
 
-function _encrypt(k: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return transportAead().seal(k, _nonce(n), ad, plaintext);
+/** ChaChaPoly on the platform's AEAD where it has one (chacha_native.ts): the same bytes as @noble. */
+function _encrypt(k: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
+  return transportAead().seal(k, nonce, ad, plaintext, headroom);
 }
 
-function _decrypt(k: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+function _decrypt(k: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   if (ciphertext.length < TAGLEN) throw new Error("Cannot decrypt Noise message: shorter than its tag");
   try {
-    return transportAead().open(k, _nonce(n), ad, ciphertext);
+    return transportAead().open(k, nonce, ad, ciphertext);
   } catch {
     throw new Error("Cannot decrypt Noise message: authentication failed");
   }
@@ -101,7 +102,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this._k === undefined) return plaintext.slice();
     if (this._n === MAX_NONCE) throw new Error("Cannot encrypt: Noise nonce exhausted, rekey or start a new session");
-    const ciphertext = _encrypt(this._k, this._n, ad, plaintext);
+    const ciphertext = _encrypt(this._k, _nonce(this._n), ad, plaintext);
     this._n++;
     return ciphertext;
   }
@@ -110,7 +111,7 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this._k === undefined) return ciphertext.slice();
     if (this._n === MAX_NONCE) throw new Error("Cannot decrypt: Noise nonce exhausted, rekey or start a new session");
-    const plaintext = _decrypt(this._k, this._n, ad, ciphertext);
+    const plaintext = _decrypt(this._k, _nonce(this._n), ad, ciphertext);
     this._n++;
     return plaintext;
   }
@@ -118,30 +119,23 @@ export class CipherState {
   /**
    * Transport encryption with an explicit nonce (PROTOCOL §6 `data` packets carry their counter),
    * leaving `n` untouched. Never encrypt twice under one counter: the caller owns that invariant.
-   * Runs on the platform's ChaCha20-Poly1305 where it has one (chacha_native.ts): same bytes.
    * `headroom` zero bytes come first, so that a packet header can be written in place (no copy).
    */
   encryptWithNonce(counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
     const nonce = _transportNonce(counter);
-    return transportAead().seal(this._key(), nonce, ad, plaintext, headroom);
+    return _encrypt(this._key(), nonce, ad, plaintext, headroom);
   }
 
   /** Counterpart of {@link encryptWithNonce}; throws if the ciphertext does not authenticate. */
   decryptWithNonce(counter: bigint | number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     const nonce = _transportNonce(counter);
-    const k = this._key();
-    if (ciphertext.length < TAGLEN) throw new Error("Cannot decrypt Noise message: shorter than its tag");
-    try {
-      return transportAead().open(k, nonce, ad, ciphertext);
-    } catch {
-      throw new Error("Cannot decrypt Noise message: authentication failed");
-    }
+    return _decrypt(this._key(), nonce, ad, ciphertext);
   }
 
   /** §4.2 REKEY(k) = first 32 bytes of ENCRYPT(k, 2^64 − 1, zerolen, zeros). */
   rekey(): void {
     const k = this._key();
-    const next = _encrypt(k, MAX_NONCE, new Uint8Array(0), new Uint8Array(KEYLEN)).subarray(0, KEYLEN);
+    const next = _encrypt(k, _nonce(MAX_NONCE), new Uint8Array(0), new Uint8Array(KEYLEN)).subarray(0, KEYLEN);
     wipe(k);
     this._k = next;
   }

@@ -6,7 +6,8 @@
  * @module
  */
 import { x25519 } from "@noble/curves/ed25519.js";
-import { b64url, fromB64url, hex, type NativeKey, nodeCrypto } from "./_native.ts";
+import { hexToBytes as hex } from "@noble/hashes/utils.js";
+import { b64url, fromB64url, type NativeKey, nodeCrypto } from "./_native.ts";
 import { equalBytes, wipe } from "./_utils.ts";
 
 /** An X25519 key pair (32-byte secret, 32-byte public). */
