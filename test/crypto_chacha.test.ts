@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import { type Aead, _nativeAead, nobleAead, transportAead, _useAead } from "../src/crypto/chacha_native.ts";
 import { CipherState } from "../src/crypto/noise.ts";
+import { slabAlloc } from "../src/slab.ts";
 
 const test = suite("crypto: transport ChaCha20-Poly1305, native and @noble");
 const native = _nativeAead();
@@ -89,6 +90,29 @@ test("Noise transport messages are the same bytes on both paths, and both refuse
   } finally {
     _useAead(previous);
   }
+});
+
+test("sealed packets cut from shared slabs: each its own bytes, zeroed, aligned; a later one never overwrites an earlier", () => {
+  const aead = transportAead();
+  const key = randomBytes(32);
+  const nonce = new Uint8Array(12);
+  const packets: { plain: Uint8Array; sealed: Uint8Array }[] = [];
+  for (let i = 0; i < 300; i++) { // ~5 slabs of 64 KiB
+    nonce[0] = i;
+    const plain = randomBytes(1 + ((i * 97) % 1150));
+    packets.push({ plain, sealed: aead.seal(key, nonce, new Uint8Array(0), plain, 16) });
+  }
+  for (const [i, { plain, sealed }] of packets.entries()) {
+    nonce[0] = i;
+    assert.ok(sealed.subarray(0, 16).every((b) => b === 0), "headroom still zero");
+    assert.equal(aead.open(key, nonce, new Uint8Array(0), sealed.subarray(16)), plain, `packet ${i}`);
+  }
+  const a = slabAlloc(5), b = slabAlloc(5), big = slabAlloc(65536);
+  assert.is(a.buffer, b.buffer);
+  assert.is(b.byteOffset - a.byteOffset, 8);
+  assert.ok(b.every((x) => x === 0));
+  assert.is.not(big.buffer, b.buffer, "a large one is its own allocation");
+  assert.is(big.length, 65536);
 });
 
 test.run();

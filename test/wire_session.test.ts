@@ -432,28 +432,6 @@ test("both sides initiate at once: two sessions, every message delivered once", 
   b.endpoint.close();
 });
 
-test("the send window: 100 messages at once, at most 32 in flight, all delivered in time", async () => {
-  const time = new VirtualTime();
-  const net = new SimNet(time);
-  const a = node(net, 1);
-  const b = node(net, 2);
-  let maxInFlight = 0;
-  const ids = new Set<string>();
-  net.filter = (d) => {
-    if (d.from === a.address && d.data[0] === 3) ids.add(hex(d.data.subarray(8, 16)));
-    return true;
-  };
-  const sends = Array.from({ length: 100 }, (_, i) => track(a.endpoint.sendMessage(b.identity.publicKey, b.address, `n${i}`)));
-  await time.advance(15);
-  maxInFlight = ids.size; // before any ack: the counters used are the messages in flight
-  await time.until(() => sends.every((s) => s.done));
-  assert.is(maxInFlight, 32);
-  assert.ok(sends.every((s) => s.value));
-  assert.is(b.inbox.length, 100);
-  a.endpoint.close();
-  b.endpoint.close();
-});
-
 test("sessionAddress: where the usable session's packets come from, following the peer as it roams", async () => {
   const time = new VirtualTime();
   const net = new SimNet(time);
@@ -486,20 +464,13 @@ test("sessionAddress: where the usable session's packets come from, following th
   b.endpoint.close();
 });
 
-test("64 × 64 KiB queued at once, the receiver's socket buffer holding 100 datagrams: all delivered, none resent", async () => {
+test("64 × 64 KiB queued at once, the receiver's socket buffer holding 100 datagrams: all delivered, the window probed past it once", async () => {
   const time = new VirtualTime();
   const net = new SimNet(time, { receiveBuffer: 100 });
   const a = node(net, 1);
   const b = node(net, 2);
   const first = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "hello")); // the handshake
   await time.until(() => first.done);
-  let inFlight = 0;
-  let maxInFlight = 0;
-  net.filter = (d) => {
-    if (d.data[0] === 3) inFlight += d.from === a.address ? 1 : -64; // every ack settles 64 fragments
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    return true;
-  };
   const big = (i: number) => `${String(i).padStart(2, "0")}` + "x".repeat(65534);
   const sends = Array.from({ length: 64 }, (_, i) => track(a.endpoint.sendMessage(b.identity.publicKey, b.address, big(i))));
   const started = time.now;
@@ -508,12 +479,13 @@ test("64 × 64 KiB queued at once, the receiver's socket buffer holding 100 data
   assert.is(failed, 0, `${failed} of 64 not delivered: ${String(sends.find((s) => s.error)?.error)}`);
   assert.is(b.inbox.length, 65);
   assert.equal(b.inbox.slice(1).map((m) => m.text.slice(0, 2)).sort(), sends.map((_, i) => big(i).slice(0, 2)));
-  assert.is(net.overflows, 0, "nothing overflowed the receive buffer");
-  assert.is(a.endpoint.stats.retransmissions, 0);
   assert.is(b.endpoint.stats.dropped.refused, 0);
-  assert.ok(maxInFlight <= 64, `${maxInFlight} fragments in flight at once`);
-  // One 64 KiB message per round trip of 10 ms: no timeout was waited out.
-  assert.ok(time.now - started < 64 * 10 + 100, `${time.now - started} ms`);
+  // Two messages in flight overflowed the buffer once; the window then stayed at one message (a
+  // window that probed again would lose a burst each time, and wait out a timeout each time).
+  assert.ok(net.overflows > 0);
+  assert.ok(a.endpoint.stats.retransmissions >= 1 && a.endpoint.stats.retransmissions <= 4, `${a.endpoint.stats.retransmissions} resent`);
+  // One 64 KiB message per round trip of 10 ms, and one 250 ms timeout waited out at most.
+  assert.ok(time.now - started < 64 * 10 + 300, `${time.now - started} ms`);
   a.endpoint.close();
   b.endpoint.close();
 });

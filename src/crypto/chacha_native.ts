@@ -9,6 +9,7 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hexToBytes as hex } from "@noble/hashes/utils.js";
 import { type NodeCrypto, nodeCrypto } from "./_native.ts";
+import { slabAlloc } from "../slab.ts";
 
 const TAG_LEN = 16;
 const ALGORITHM = "chacha20-poly1305";
@@ -42,7 +43,7 @@ function nativeAead(crypto: NodeCrypto): Aead {
       if (ad.length) cipher.setAAD(ad, { plaintextLength: plaintext.length });
       const body = cipher.update(plaintext);
       cipher.final();
-      const out = new Uint8Array(headroom + body.length + TAG_LEN);
+      const out = slabAlloc(headroom + body.length + TAG_LEN);
       out.set(body, headroom);
       out.set(cipher.getAuthTag(), headroom + body.length);
       return out;

@@ -65,6 +65,11 @@ export const MAX_MESSAGE_BYTES = FRAGMENT_DATA * MAX_FRAGMENTS;
 
 /** Reliable delivery: retransmit from 250 ms, doubling, give up 10 s after the first send. */
 export const RETRANSMIT_START = 250;
+/**
+ * Retransmissions due together go a window's worth at a time, this far apart: all that was in
+ * flight at once is what overflowed the receiver, and would again.
+ */
+export const RETRANSMIT_PACE = 50;
 export const DELIVERY_TIMEOUT = 10_000;
 /** Handshake: a new initiation from 500 ms on, doubling, give up after 10 s. */
 export const HANDSHAKE_RETRY_START = 500;
@@ -92,11 +97,18 @@ export const DEDUPE_TIME_MIN = 12_000;
 /** Unacknowledged messages in flight per peer; more wait in a queue. */
 export const SEND_WINDOW = 32;
 /**
- * Unacknowledged fragments (datagrams) in flight per peer: one 64 KiB message. Everything in flight
- * may arrive in one burst, which the receiver's socket buffer must hold (Linux's default 208 KiB
- * holds about 90 datagrams of this size); 32 messages of 64 fragments would be 2,048.
+ * Unacknowledged fragments (datagrams) in flight per peer, at first and after losses: one 64 KiB
+ * message. Everything in flight may arrive in one burst, which the receiver's socket buffer must
+ * hold (Linux's default 208 KiB holds about 90 datagrams of this size).
  */
 export const SEND_WINDOW_FRAGMENTS = MAX_FRAGMENTS;
+/**
+ * ...and at most, grown while messages are acked without a retransmission (outbox.ts): four 64 KiB
+ * messages, so that the next ones are on their way while the receiver still works on the first (a
+ * window of one message left each end idle half the time). Our sockets ask for 4 MiB of receive
+ * buffer (udp.ts); a peer with less loses some of a burst and halves the window.
+ */
+export const SEND_WINDOW_FRAGMENTS_MAX = 4 * MAX_FRAGMENTS;
 /**
  * Incomplete messages a receiver keeps per session (the default `maxPartialPerSession`), and so
  * the multi-fragment messages a sender has in flight per peer: any more would be refused.

@@ -2,6 +2,7 @@
 // one bencoded payload. Both are decoded exactly: the keys of their kind and nothing else, each
 // value of its type and range; anything else is `null`.
 import { type BDict, type BValue, encode as encodeDict, isDict, tryDecode } from "../bencode.ts";
+import { slabAlloc } from "../slab.ts";
 import { FRAGMENT_DATA, MAX_FRAGMENTS, MESSAGE_ID_LEN } from "./constants.ts";
 
 /** `{"y":"m"}`: fragment `index` of `count` of message `id`, sent at `sentAt` (unix ms). */
@@ -74,7 +75,7 @@ function encodeAck(id: Uint8Array): Uint8Array {
 /** `d1:ci<c>e1:d<len>:<d>1:i16:<i>1:ni<n>e1:si<s>e1:y1:me` */
 function encodeMessage(f: MessageFrame): Uint8Array {
   const c = String(f.count), len = String(f.data.length), n = String(f.index), s = String(f.sentAt);
-  const out = new Uint8Array(49 + c.length + len.length + n.length + s.length + f.data.length);
+  const out = slabAlloc(49 + c.length + len.length + n.length + s.length + f.data.length);
   let at = text(out, 0, "d1:ci");
   at = text(out, at, c);
   at = text(out, at, "e1:d");

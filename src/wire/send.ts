@@ -4,7 +4,7 @@
 // session the peer lost — it asks of the endpoint through `SenderHooks`, so it imports neither.
 import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
-import { DELIVERY_TIMEOUT, MESSAGE_ID_LEN, PUNCH_WINDOW, RETRANSMIT_START } from "./constants.ts";
+import { DELIVERY_TIMEOUT, MESSAGE_ID_LEN, PUNCH_WINDOW, RETRANSMIT_PACE, RETRANSMIT_START } from "./constants.ts";
 import { DeliveryError, type Delivery, type DeliveryFailure } from "./delivery.ts";
 import { fragmentMessage } from "./fragment.ts";
 import { encodeFrame } from "./frames.ts";
@@ -133,6 +133,7 @@ export class Sender {
     peer.outbox.timer = undefined;
     const now = this.#clock();
     let failed = false;
+    let budget = Infinity; // fragments that may be resent now: the window, once a loss halved it
     for (const outgoing of [...peer.outbox.inflight.values()]) {
       const backoff = outgoing.backoff as Backoff;
       // Settled or failed by an earlier one of this loop (its session ended), or not due yet.
@@ -148,7 +149,19 @@ export class Sender {
       }
       // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
       // on every relay we reached the peer by, not only the current path: that relay may have died.
+      if (budget === Infinity) {
+        // A loss, unless this is the rest of the last one's resends (paced: not a new loss).
+        if (!outgoing.paced) peer.outbox.lost();
+        budget = peer.outbox.window;
+      }
+      outgoing.paced = outgoing.frames.length > budget;
+      if (outgoing.paced) {
+        backoff.postpone(now + RETRANSMIT_PACE);
+        continue;
+      }
+      budget -= outgoing.frames.length;
       this.#counters.retransmissions++;
+      outgoing.retransmitted = true;
       for (const frame of outgoing.frames) this.sendFrame(session, frame, true, true);
       backoff.advance();
     }
@@ -161,6 +174,7 @@ export class Sender {
 
   /** The peer acknowledged `outgoing` (the ack came on `ackPath`). */
   settle(peer: Peer, outgoing: Outgoing, ackPath: Path): void {
+    peer.outbox.acked(outgoing);
     this.#stopDelivery(peer, outgoing);
     this.#counters.messagesSent++;
     outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });

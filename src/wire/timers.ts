@@ -73,6 +73,11 @@ export class Backoff {
     return now - this.startedAt >= this.#limit;
   }
 
+  /** Puts the next retry off until `at`, the gap unchanged (a retry not made yet). */
+  postpone(at: number): void {
+    this.#next = at;
+  }
+
   /** Moves to the next retry (call when one was made). */
   advance(): void {
     this.#gap *= 2;
