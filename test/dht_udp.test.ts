@@ -1,4 +1,5 @@
 // Real UDP on 127.0.0.1: the transport, a 30-node testnet, saved state, bootstrap errors.
+import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { DhtNode } from "../src/dht/node.ts";
@@ -36,6 +37,21 @@ test("UdpTransport sends and receives datagrams; onMessage replaces the handler"
     a.close();
     b.close();
     a.close();
+  }
+});
+
+test("UdpTransport asks Node for a 4 MiB receive buffer (Linux grants up to net.core.rmem_max, doubled); not Deno", async () => {
+  const t = await UdpTransport.bind({ host: "127.0.0.1" });
+  try {
+    const size = (t as unknown as { _socket: { getRecvBufferSize(): number } })._socket.getRecvBufferSize();
+    if ("Deno" in globalThis) {
+      assert.ok(size < 4 << 20, `${size}`); // Deno's node:dgram slows down with a large one (udp.ts)
+    } else {
+      const max = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+      assert.is(size, 2 * Math.min(4 << 20, max));
+    }
+  } finally {
+    t.close();
   }
 });
 

@@ -21,15 +21,15 @@ test("the fragment window: one 64 KiB message at first, up by each clean ack to 
   assert.is(box.window, SEND_WINDOW_FRAGMENTS);
   assert.is(SEND_WINDOW_FRAGMENTS, MAX_FRAGMENTS);
   const first = outgoing(1, MAX_FRAGMENTS);
-  box.start(first);
+  box.start(first, 0);
   assert.not.ok(box.hasRoom(outgoing(2, 1)), "a full window takes not even one fragment more");
   box.acked(first);
   box.finish(first);
   assert.is(box.window, 2 * MAX_FRAGMENTS);
   const [a, b] = [outgoing(3, MAX_FRAGMENTS), outgoing(4, MAX_FRAGMENTS)];
-  box.start(a);
+  box.start(a, 0);
   assert.ok(box.hasRoom(b));
-  box.start(b);
+  box.start(b, 0);
   assert.not.ok(box.hasRoom(outgoing(5, 1)));
   for (const o of [a, b]) {
     box.acked(o);
@@ -123,6 +123,35 @@ test("a loss with four 64 KiB messages in flight: the window halves, and the res
   assert.is(b.inbox.length, 12);
   assert.is(a.endpoint.stats.retransmissions, 4);
   assert.equal([...bursts.values()], [SEND_WINDOW_FRAGMENTS_MAX / 2, SEND_WINDOW_FRAGMENTS_MAX / 2], "two resends of two messages");
+  a.endpoint.close();
+  b.endpoint.close();
+});
+
+test("a lost fragment, then a later message acked: the resend goes two round trips after the send, not at 250 ms", async () => {
+  const time = new VirtualTime();
+  const net = new SimNet(time); // 5 ms each way
+  const a = node(net, 1);
+  const b = node(net, 2);
+  const first = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "hello")); // the handshake
+  await time.until(() => first.done);
+  let dropped = 0;
+  const resentAt: number[] = [];
+  let seen = 0;
+  net.filter = (d) => {
+    if (d.data[0] !== 3 || d.from.host !== a.address.host) return true;
+    if (++seen > 3) resentAt.push(d.at); // three sends: "lost", "later", "latest"; then resends
+    return seen !== 1 || dropped++ > 0; // the first one is lost
+  };
+  const started = time.now;
+  const lost = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "lost"));
+  const later = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "later"));
+  const latest = track(a.endpoint.sendMessage(b.identity.publicKey, b.address, "latest"));
+  await time.until(() => lost.done && later.done && latest.done);
+  assert.ok(lost.value && later.value && latest.value);
+  assert.equal(b.inbox.map((m) => m.text), ["hello", "later", "latest", "lost"]);
+  assert.equal(resentAt.map((t) => t - started), [20], "one resend, at 2 × the 10 ms round trip");
+  assert.is(a.endpoint.stats.retransmissions, 1);
+  assert.is(lost.value!.rttMs, 30); // resent at 20 ms, acked a round trip later
   a.endpoint.close();
   b.endpoint.close();
 });

@@ -21,6 +21,11 @@ export interface Outgoing {
   retransmitted?: boolean;
   /** Due to be resent, but put off for the window's room (send.ts). */
   paced?: boolean;
+  /** Due to be resent before its timeout: a message sent after it was acked (send.ts). */
+  early?: boolean;
+  /** Its latest transmission (first send or resend): the order among the peer's, and when. */
+  sentSeq?: number;
+  sentAt?: number;
 }
 
 export class Outbox {
@@ -41,6 +46,7 @@ export class Outbox {
    */
   #window = SEND_WINDOW_FRAGMENTS;
   #ceiling = SEND_WINDOW_FRAGMENTS_MAX;
+  #transmissions = 0;
 
   get empty(): boolean {
     return !this.queue.length && !this.inflight.size;
@@ -60,7 +66,9 @@ export class Outbox {
   }
 
   /** Moves a message into the window. */
-  start(outgoing: Outgoing): void {
+  start(outgoing: Outgoing, now: number): void {
+    outgoing.sentSeq = ++this.#transmissions;
+    outgoing.sentAt = now;
     this.inflight.set(outgoing.key, outgoing);
     this.#fragments += outgoing.frames.length;
     if (outgoing.frames.length > 1) this.#multi++;
@@ -73,6 +81,13 @@ export class Outbox {
     this.#fragments -= outgoing.frames.length;
     if (outgoing.frames.length > 1) this.#multi--;
     return true;
+  }
+
+  /** `outgoing` goes again, every fragment. */
+  resent(outgoing: Outgoing, now: number): void {
+    outgoing.retransmitted = true;
+    outgoing.sentSeq = ++this.#transmissions;
+    outgoing.sentAt = now;
   }
 
   /** `outgoing` was acknowledged: the window grows unless it had to be sent again. */

@@ -112,7 +112,7 @@ export class Sender {
   #startDelivery(peer: Peer, outgoing: Outgoing, session: Session): void {
     outgoing.session = session;
     outgoing.backoff = new Backoff(this.#clock(), RETRANSMIT_START, DELIVERY_TIMEOUT);
-    peer.outbox.start(outgoing);
+    peer.outbox.start(outgoing, this.#clock());
     for (const frame of outgoing.frames) this.sendFrame(session, frame);
     this.#arm(peer, outgoing.backoff.dueAt);
   }
@@ -147,8 +147,6 @@ export class Sender {
         if (session.lastReceived <= backoff.startedAt) this.#hooks.endSession(session, "SESSION_CLOSED");
         continue;
       }
-      // Every fragment again: acks are per message, so we cannot know which fragments arrived. And
-      // on every relay we reached the peer by, not only the current path: that relay may have died.
       if (budget === Infinity) {
         // A loss, unless this is the rest of the last one's resends (paced: not a new loss).
         if (!outgoing.paced) peer.outbox.lost();
@@ -156,14 +154,11 @@ export class Sender {
       }
       outgoing.paced = outgoing.frames.length > budget;
       if (outgoing.paced) {
-        backoff.postpone(now + RETRANSMIT_PACE);
+        backoff.retryAt(now + RETRANSMIT_PACE);
         continue;
       }
       budget -= outgoing.frames.length;
-      this.#counters.retransmissions++;
-      outgoing.retransmitted = true;
-      for (const frame of outgoing.frames) this.sendFrame(session, frame, true, true);
-      backoff.advance();
+      this.#resend(peer, outgoing);
     }
     let next = Infinity;
     for (const outgoing of peer.outbox.inflight.values()) next = Math.min(next, (outgoing.backoff as Backoff).dueAt);
@@ -172,12 +167,51 @@ export class Sender {
     this.#peers.forgetIfIdle(peer);
   }
 
+  /**
+   * Every fragment again: acks are per message, so we cannot know which fragments arrived. And on
+   * every relay we reached the peer by, not only the current path: that relay may have died.
+   */
+  #resend(peer: Peer, outgoing: Outgoing): void {
+    this.#counters.retransmissions++;
+    peer.outbox.resent(outgoing, this.#clock());
+    for (const frame of outgoing.frames) this.sendFrame(outgoing.session as Session, frame, true, true);
+    if (outgoing.early) (outgoing.backoff as Backoff).earlyRetryMade(this.#clock());
+    else (outgoing.backoff as Backoff).advance();
+    outgoing.early = false;
+  }
+
+  /**
+   * Messages sent before one the peer just acknowledged, and not acknowledged within a round trip
+   * more, lost a fragment: a path mostly keeps the order of what it carries, and a receiver acks
+   * each message as it completes. Their retry moves up from the timeout (250 ms on) to then (RACK,
+   * RFC 8985, with a reordering window of a whole round trip: an ack per message cannot tell us of
+   * a resend that was not needed). The timer resends them as it would have: halving the window,
+   * a window's worth at a time.
+   */
+  #resendOvertaken(peer: Peer, acked: Outgoing): void {
+    if (acked.retransmitted) return; // whose copy was acked, and so the round trip, is unknown
+    const now = this.#clock();
+    const rtt = now - (acked.sentAt as number);
+    let earliest = Infinity;
+    for (const outgoing of peer.outbox.inflight.values()) {
+      if ((outgoing.sentSeq as number) > (acked.sentSeq as number)) continue;
+      const lostAt = (outgoing.sentAt as number) + 2 * rtt;
+      const backoff = outgoing.backoff as Backoff;
+      if (lostAt >= backoff.dueAt) continue;
+      backoff.retryAt(lostAt);
+      outgoing.early = true;
+      earliest = Math.min(earliest, lostAt);
+    }
+    if (earliest < Infinity) this.#arm(peer, earliest);
+  }
+
   /** The peer acknowledged `outgoing` (the ack came on `ackPath`). */
   settle(peer: Peer, outgoing: Outgoing, ackPath: Path): void {
     peer.outbox.acked(outgoing);
     this.#stopDelivery(peer, outgoing);
     this.#counters.messagesSent++;
     outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });
+    this.#resendOvertaken(peer, outgoing);
     this.pump(peer);
     this.#peers.forgetIfIdle(peer);
   }

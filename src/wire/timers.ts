@@ -73,9 +73,14 @@ export class Backoff {
     return now - this.startedAt >= this.#limit;
   }
 
-  /** Puts the next retry off until `at`, the gap unchanged (a retry not made yet). */
-  postpone(at: number): void {
+  /** Moves the next retry to `at`, the gap unchanged (a retry not made yet). */
+  retryAt(at: number): void {
     this.#next = at;
+  }
+
+  /** A retry made before its time (a loss seen early): the next one a whole gap on, not doubled. */
+  earlyRetryMade(now: number): void {
+    this.#next = now + this.#gap;
   }
 
   /** Moves to the next retry (call when one was made). */
