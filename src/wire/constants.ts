@@ -70,6 +70,11 @@ export const RETRANSMIT_START = 250;
  * flight at once is what overflowed the receiver, and would again.
  */
 export const RETRANSMIT_PACE = 50;
+/**
+ * A message overtaken by a later one's ack is deemed lost two round trips after its send, and never
+ * sooner than this: the clock counts whole milliseconds, and on loopback a round trip reads 0.
+ */
+export const REORDER_MIN = 4;
 export const DELIVERY_TIMEOUT = 10_000;
 /** Handshake: a new initiation from 500 ms on, doubling, give up after 10 s. */
 export const HANDSHAKE_RETRY_START = 500;

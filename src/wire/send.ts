@@ -4,7 +4,7 @@
 // session the peer lost — it asks of the endpoint through `SenderHooks`, so it imports neither.
 import { formatPublicKey, x25519FromEd25519Public } from "../crypto/identity.ts";
 import { ChatError } from "../errors.ts";
-import { DELIVERY_TIMEOUT, MESSAGE_ID_LEN, PUNCH_WINDOW, RETRANSMIT_PACE, RETRANSMIT_START } from "./constants.ts";
+import { DELIVERY_TIMEOUT, MESSAGE_ID_LEN, PUNCH_WINDOW, REORDER_MIN, RETRANSMIT_PACE, RETRANSMIT_START } from "./constants.ts";
 import { DeliveryError, type Delivery, type DeliveryFailure } from "./delivery.ts";
 import { fragmentMessage } from "./fragment.ts";
 import { encodeFrame } from "./frames.ts";
@@ -182,7 +182,7 @@ export class Sender {
 
   /**
    * Messages sent before one the peer just acknowledged, and not acknowledged within a round trip
-   * more, lost a fragment: a path mostly keeps the order of what it carries, and a receiver acks
+   * more (REORDER_MIN at least), lost a fragment: a path mostly keeps the order of what it carries, and a receiver acks
    * each message as it completes. Their retry moves up from the timeout (250 ms on) to then (RACK,
    * RFC 8985, with a reordering window of a whole round trip: an ack per message cannot tell us of
    * a resend that was not needed). The timer resends them as it would have: halving the window,
@@ -195,7 +195,7 @@ export class Sender {
     let earliest = Infinity;
     for (const outgoing of peer.outbox.inflight.values()) {
       if ((outgoing.sentSeq as number) > (acked.sentSeq as number)) continue;
-      const lostAt = (outgoing.sentAt as number) + 2 * rtt;
+      const lostAt = (outgoing.sentAt as number) + Math.max(2 * rtt, REORDER_MIN);
       const backoff = outgoing.backoff as Backoff;
       if (lostAt >= backoff.dueAt) continue;
       backoff.retryAt(lostAt);
