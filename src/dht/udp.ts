@@ -33,8 +33,9 @@ export class UdpTransport implements Transport {
 
   /** Binds a UDP socket (IPv4); port 0 picks a free one. */
   static bind(opts: { port?: number; host?: string } = {}): Promise<UdpTransport> {
-    // Not on Deno: its node:dgram slows down with the option (asked for 4 MiB, a session received
-    // 1,700 messages/s instead of 16,000 on Deno 2.9), so there the system's default stays.
+    // Not on Deno: its node:dgram slows down with a larger buffer, by the option or by
+    // setRecvBufferSize after binding alike (asked for 4 MiB, a session received 1,400–1,700
+    // messages/s instead of 16,000 on Deno 2.9), so there the system's default stays.
     const buffer = "Deno" in globalThis ? {} : { recvBufferSize: RECV_BUFFER };
     const socket = dgram.createSocket({ type: "udp4", lookup: literalLookup, ...buffer });
     return new Promise((resolve, reject) => {
