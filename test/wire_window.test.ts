@@ -16,7 +16,7 @@ const outgoing = (n: number, fragments: number): Outgoing => ({
   calledAt: 0, resolve: () => {}, reject: () => {},
 });
 
-test("the fragment window: one 64 KiB message at first, up by each clean ack to four, halved by a loss down to one", () => {
+test("the fragment window: one 64 KiB message at first, up by each clean ack to four, halved once per loss episode down to one", () => {
   const box = new Outbox();
   assert.is(box.window, SEND_WINDOW_FRAGMENTS);
   assert.is(SEND_WINDOW_FRAGMENTS, MAX_FRAGMENTS);
@@ -38,14 +38,19 @@ test("the fragment window: one 64 KiB message at first, up by each clean ack to 
   assert.is(box.window, SEND_WINDOW_FRAGMENTS_MAX, "grown to the most");
   box.acked(outgoing(6, MAX_FRAGMENTS));
   assert.is(box.window, SEND_WINDOW_FRAGMENTS_MAX, "and no further");
-  box.lost();
+  box.lost(b.sentSeq!);
   assert.is(box.window, SEND_WINDOW_FRAGMENTS_MAX / 2);
+  box.lost(a.sentSeq!);
+  assert.is(box.window, SEND_WINDOW_FRAGMENTS_MAX / 2, "a and b went out before the cut: one loss episode, one cut");
   const again = { ...outgoing(7, MAX_FRAGMENTS), retransmitted: true };
   box.acked(again);
   assert.is(box.window, SEND_WINDOW_FRAGMENTS_MAX / 2, "an ack of a retransmitted message says nothing");
-  box.lost();
-  box.lost();
-  assert.is(box.window, SEND_WINDOW_FRAGMENTS, "never below one message");
+  const [c, d] = [outgoing(8, MAX_FRAGMENTS), outgoing(9, MAX_FRAGMENTS)];
+  box.start(c, 0);
+  box.lost(c.sentSeq!);
+  box.start(d, 0);
+  box.lost(d.sentSeq!);
+  assert.is(box.window, SEND_WINDOW_FRAGMENTS, "sent after each cut: new episodes; never below one message");
 });
 
 /** Fragments from `a` not yet covered by an ack from `b`: data packets each way, seen on the link. */

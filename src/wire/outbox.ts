@@ -47,6 +47,8 @@ export class Outbox {
   #window = SEND_WINDOW_FRAGMENTS;
   #ceiling = SEND_WINDOW_FRAGMENTS_MAX;
   #transmissions = 0;
+  /** The last transmission before the window was last cut: losses of those are of that episode. */
+  #recover = 0;
 
   get empty(): boolean {
     return !this.queue.length && !this.inflight.size;
@@ -95,8 +97,14 @@ export class Outbox {
     if (!outgoing.retransmitted) this.#window = Math.min(this.#ceiling, this.#window + outgoing.frames.length);
   }
 
-  /** A retransmission was due: something was lost (or the receiver is slow to take messages). */
-  lost(): void {
+  /**
+   * A message last sent as transmission `sentSeq` was lost (or the receiver is slow to take
+   * messages). One cut per loss episode, as NewReno's recovery point (RFC 6582): messages sent
+   * before the last cut were lost to the burst that caused it.
+   */
+  lost(sentSeq: number): void {
+    if (sentSeq <= this.#recover) return;
+    this.#recover = this.#transmissions;
     this.#window = this.#ceiling = Math.max(SEND_WINDOW_FRAGMENTS, this.#window >> 1);
   }
 

@@ -131,6 +131,11 @@ export class Sender {
 
   #onDeliveryTimer(peer: Peer): void {
     peer.outbox.timer = undefined;
+    this.#resendDue(peer);
+  }
+
+  /** Fails what expired and resends what is due, then arms the timer for what comes next. */
+  #resendDue(peer: Peer): void {
     const now = this.#clock();
     let failed = false;
     let budget = Infinity; // fragments that may be resent now: the window, once a loss halved it
@@ -149,7 +154,7 @@ export class Sender {
       }
       if (budget === Infinity) {
         // A loss, unless this is the rest of the last one's resends (paced: not a new loss).
-        if (!outgoing.paced) peer.outbox.lost();
+        if (!outgoing.paced) peer.outbox.lost(outgoing.sentSeq as number);
         budget = peer.outbox.window;
       }
       outgoing.paced = outgoing.frames.length > budget;
@@ -212,6 +217,13 @@ export class Sender {
     this.#counters.messagesSent++;
     outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });
     this.#resendOvertaken(peer, outgoing);
+    // Resends put off for room go as the acks make it, not only RETRANSMIT_PACE apart.
+    for (const waiting of peer.outbox.inflight.values()) {
+      if (waiting.paced) {
+        this.#resendDue(peer);
+        break;
+      }
+    }
     this.pump(peer);
     this.#peers.forgetIfIdle(peer);
   }
