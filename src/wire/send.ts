@@ -138,11 +138,12 @@ export class Sender {
   #resendDue(peer: Peer): void {
     const now = this.#clock();
     let failed = false;
-    let budget = Infinity; // fragments that may be resent now: the window, once a loss halved it
+    let budget: number | undefined; // fragments that may go now: the window (cut) less those on the wire
     for (const outgoing of [...peer.outbox.inflight.values()]) {
       const backoff = outgoing.backoff as Backoff;
-      // Settled or failed by an earlier one of this loop (its session ended), or not due yet.
-      if (peer.outbox.inflight.get(outgoing.key) !== outgoing || backoff.dueAt > now) continue;
+      // Settled or failed by an earlier one of this loop (its session ended), or not due yet (one
+      // waiting for room is due whenever it fits).
+      if (peer.outbox.inflight.get(outgoing.key) !== outgoing || (backoff.dueAt > now && !outgoing.paced)) continue;
       const session = outgoing.session as Session;
       if (backoff.expired(now)) {
         this.fail(peer, outgoing, "DELIVERY_TIMEOUT");
@@ -152,10 +153,10 @@ export class Sender {
         if (session.lastReceived <= backoff.startedAt) this.#hooks.endSession(session, "SESSION_CLOSED");
         continue;
       }
-      if (budget === Infinity) {
+      if (budget === undefined) {
         // A loss, unless this is the rest of the last one's resends (paced: not a new loss).
         if (!outgoing.paced) peer.outbox.lost(outgoing.sentSeq as number);
-        budget = peer.outbox.window;
+        budget = peer.outbox.window - this.#onWire(peer, now);
       }
       outgoing.paced = outgoing.frames.length > budget;
       if (outgoing.paced) {
@@ -170,6 +171,13 @@ export class Sender {
     if (next < Infinity) this.#arm(peer, next);
     if (failed) this.pump(peer);
     this.#peers.forgetIfIdle(peer);
+  }
+
+  /** Fragments in flight and neither due nor waiting for room: sent, and still awaited. */
+  #onWire(peer: Peer, now: number): number {
+    let fragments = 0;
+    for (const o of peer.outbox.inflight.values()) if (!o.paced && (o.backoff as Backoff).dueAt > now) fragments += o.frames.length;
+    return fragments;
   }
 
   /**
@@ -187,11 +195,11 @@ export class Sender {
 
   /**
    * Messages sent before one the peer just acknowledged, and not acknowledged within a round trip
-   * more (REORDER_MIN at least), lost a fragment: a path mostly keeps the order of what it carries, and a receiver acks
-   * each message as it completes. Their retry moves up from the timeout (250 ms on) to then (RACK,
-   * RFC 8985, with a reordering window of a whole round trip: an ack per message cannot tell us of
-   * a resend that was not needed). The timer resends them as it would have: halving the window,
-   * a window's worth at a time.
+   * more (REORDER_MIN at least), lost a fragment: a path mostly keeps the order of what it
+   * carries, and a receiver acks each message as it completes. Their retry moves up from the
+   * timeout (250 ms on) to then (RACK, RFC 8985, with a reordering window of a whole round trip:
+   * an ack per message cannot tell us of a resend that was not needed). The timer resends them as
+   * it would have: halving the window, a window's worth at a time.
    */
   #resendOvertaken(peer: Peer, acked: Outgoing): void {
     if (acked.retransmitted) return; // whose copy was acked, and so the round trip, is unknown
