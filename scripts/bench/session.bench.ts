@@ -408,7 +408,7 @@ async function chatThroughput(count: number, size: number, inflight: number): Pr
 // ---- the tables ----------------------------------------------------------------------------------
 
 const SMALL = { count: Number(process.env["CHAT_BENCH_SMALL"] ?? 20_000), size: 100 };
-// 64 MB: both stacks reach their steady rate (with 16 MB, JIT warm-up held chat at ~75 % and hyperdht at ~90 %).
+// 64 MB: both stacks reach their steady rate (with 16 MB, warm-up held chat at ~77 % and hyperdht at ~92 %).
 const LARGE = { count: Number(process.env["CHAT_BENCH_LARGE"] ?? 1024), size: 65536 };
 
 const started = now();

@@ -100,10 +100,7 @@ function loadNative(): X25519 | undefined {
       publicKey: hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"),
     };
     const bob = hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    const answer = native.diffieHellman({
-      privateKey: native.createPrivateKey({ key: { kty: "OKP", crv: "X25519", x: b64url(rfc7748.publicKey), d: b64url(rfc7748.secretKey) }, format: "jwk" }),
-      publicKey: native.createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b64url(bob) }, format: "jwk" }),
-    });
+    const answer = native.diffieHellman({ privateKey: privateKey(rfc7748), publicKey: publicKey(bob) });
     if (!equalBytes(Uint8Array.from(answer), hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"))) return undefined;
   } catch {
     return undefined;

@@ -23,9 +23,9 @@ export interface Outgoing {
   paced?: boolean;
   /** Due to be resent before its timeout: a message sent after it was acked (send.ts). */
   early?: boolean;
-  /** Its latest transmission (first send or resend): the order among the peer's, and when. */
-  sentSeq?: number;
-  sentAt?: number;
+  /** Its latest transmission (first send or resend): the order among the peer's, and when (0: none yet). */
+  sentSeq: number;
+  sentAt: number;
 }
 
 export class Outbox {

@@ -78,7 +78,7 @@ export class Sender {
     const id = this.#messageId();
     const frames = fragmentMessage(id, now, bytes).map(encodeFrame);
     if (to && (!peer.route || (!peer.sessions.length && !peer.handshake))) peer.route = to;
-    peer.outbox.queue.push({ id, key: idKey(id), frames, calledAt: now, resolve, reject });
+    peer.outbox.queue.push({ id, key: idKey(id), frames, calledAt: now, resolve, reject, sentSeq: 0, sentAt: 0 });
     this.pump(peer);
   }
 
@@ -155,7 +155,7 @@ export class Sender {
       }
       if (budget === undefined) {
         // A loss, unless this is the rest of the last one's resends (paced: not a new loss).
-        if (!outgoing.paced) peer.outbox.lost(outgoing.sentSeq as number);
+        if (!outgoing.paced) peer.outbox.lost(outgoing.sentSeq);
         budget = peer.outbox.window - this.#onWire(peer, now);
       }
       outgoing.paced = outgoing.frames.length > budget;
@@ -199,16 +199,18 @@ export class Sender {
    * carries, and a receiver acks each message as it completes. Their retry moves up from the
    * timeout (250 ms on) to then (RACK, RFC 8985, with a reordering window of a whole round trip:
    * an ack per message cannot tell us of a resend that was not needed). The timer resends them as
-   * it would have: halving the window, a window's worth at a time.
+   * it would have: halving the window, a window's worth at a time; and resends that waited for
+   * room go now if the ack made it (true when some wait).
    */
-  #resendOvertaken(peer: Peer, acked: Outgoing): void {
-    if (acked.retransmitted) return; // whose copy was acked, and so the round trip, is unknown
-    const now = this.#clock();
-    const rtt = now - (acked.sentAt as number);
+  #resendOvertaken(peer: Peer, acked: Outgoing): boolean {
+    // If `acked` was resent, whose copy was acked, and so the round trip, is unknown.
+    const rtt = acked.retransmitted ? -1 : this.#clock() - acked.sentAt;
     let earliest = Infinity;
+    let waiting = false;
     for (const outgoing of peer.outbox.inflight.values()) {
-      if ((outgoing.sentSeq as number) > (acked.sentSeq as number)) continue;
-      const lostAt = (outgoing.sentAt as number) + Math.max(2 * rtt, REORDER_MIN);
+      waiting ||= outgoing.paced === true;
+      if (rtt < 0 || outgoing.sentSeq > acked.sentSeq) continue;
+      const lostAt = outgoing.sentAt + Math.max(2 * rtt, REORDER_MIN);
       const backoff = outgoing.backoff as Backoff;
       if (lostAt >= backoff.dueAt) continue;
       backoff.retryAt(lostAt);
@@ -216,6 +218,7 @@ export class Sender {
       earliest = Math.min(earliest, lostAt);
     }
     if (earliest < Infinity) this.#arm(peer, earliest);
+    return waiting;
   }
 
   /** The peer acknowledged `outgoing` (the ack came on `ackPath`). */
@@ -224,14 +227,8 @@ export class Sender {
     this.#stopDelivery(peer, outgoing);
     this.#counters.messagesSent++;
     outgoing.resolve({ id: outgoing.id.slice(), rttMs: this.#clock() - outgoing.calledAt, path: pathKind(ackPath) });
-    this.#resendOvertaken(peer, outgoing);
     // Resends put off for room go as the acks make it, not only RETRANSMIT_PACE apart.
-    for (const waiting of peer.outbox.inflight.values()) {
-      if (waiting.paced) {
-        this.#resendDue(peer);
-        break;
-      }
-    }
+    if (this.#resendOvertaken(peer, outgoing)) this.#resendDue(peer);
     this.pump(peer);
     this.#peers.forgetIfIdle(peer);
   }
