@@ -3,6 +3,7 @@
 // encoding a strict verifier rejects.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -10,7 +11,8 @@ import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from "@
 import { blindIdentity, signExpanded, verify, verifyAsync, _strictEncodings } from "../src/crypto/blind.ts";
 import { generateIdentity } from "../src/crypto/identity.ts";
 import { _webcryptoVerify } from "../src/crypto/_webcrypto.ts";
-import { _hasNativeEd25519, verifySync } from "../src/crypto/ed25519_native.ts";
+import { _hasNativeEd25519, _importedKey, verifySync } from "../src/crypto/ed25519_native.ts";
+import { b64url, fromB64url } from "../src/crypto/_native.ts";
 
 type Case = { name: string; sig: Uint8Array; msg: Uint8Array; key: Uint8Array };
 const chat1 = (JSON.parse(readFileSync("test/vectors/chat1.json", "utf8")) as {
@@ -132,6 +134,32 @@ native("the byte-level prechecks alone reject every bad encoding, before the pla
     const encodingOk = c.name === "genuine" || c.name.startsWith("mixed-order") || c.name === `A ${bytesToHex(le32(2n))}`;
     assert.is(_strictEncodings(c.sig, c.key), encodingOk, c.name);
   }
+});
+
+native("an imported key is the one asked for, from the cache too and past its size", () => {
+  // 300 keys, twice: more than the cache holds, so the first ones are imported again.
+  const keys = Array.from({ length: 300 }, () => generateIdentity().publicKey);
+  for (let round = 0; round < 2; round++) {
+    for (const key of keys) assert.is(_importedKey(key)!.export({ format: "jwk" }).x, b64url(key), `round ${round}`);
+  }
+  // And the answers stay verify()'s: a signature is checked against its own key, never a cached one.
+  const cases = signed(20).filter((c) => /^random \d+( msg bit)?$/.test(c.name));
+  for (const c of cases) assert.is(verifySync(c.sig, c.msg, c.key), verify(c.sig, c.msg, c.key), c.name);
+  const [good, other] = [cases.find((c) => c.name === "random 1")!, cases.find((c) => c.name === "random 2")!];
+  assert.ok(verifySync(good.sig, good.msg, good.key));
+  assert.not.ok(verifySync(good.sig, good.msg, other.key), "a signature under another (cached) key");
+});
+
+native("base64url of JWK fields: RFC 4648 §5 without padding, for every length and byte", () => {
+  const reference = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+  for (let n = 0; n <= 70; n++) {
+    const bytes = randomBytes(n);
+    assert.is(b64url(bytes), reference(bytes), `${n} bytes`);
+    assert.equal(fromB64url(b64url(bytes)), bytes);
+  }
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.is(b64url(all), reference(all));
+  assert.is(b64url(new Uint8Array([0xfb, 0xff])), "-_8");
 });
 
 native.run();
