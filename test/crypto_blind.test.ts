@@ -7,7 +7,9 @@ import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from "@
 import {
   blindFactor, blindIdentity, blindPublicKey, periodOf, PERIOD, signExpanded, verify, _isSmallOrderEncoding,
 } from "../src/crypto/blind.ts";
+import { _clamped, nativeBlind } from "../src/crypto/blind_native.ts";
 import { generateIdentity, identityFromSeed } from "../src/crypto/identity.ts";
+import { _nativeX25519 } from "../src/crypto/x25519.ts";
 
 type Chat1Case = {
   seed: string; publicKey: string; period: number; periodBytes: string; blindFactor: string;
@@ -149,3 +151,46 @@ ver("small-order and non-canonical A are rejected", () => {
 });
 
 ver.run();
+
+const fast = suite("crypto/blind on the platform's X25519");
+
+fast("the runtime has node:crypto X25519, so the fast path is what the vectors above tested", () => {
+  assert.ok(_nativeX25519);
+  for (const c of cases) {
+    const point = ed25519.Point.fromBytes(hexToBytes(c.publicKey));
+    assert.is(bytesToHex(nativeBlind(point, le(hexToBytes(c.blindFactor)))!), c.blindedPublicKey);
+  }
+});
+
+fast("h·A equals @noble's for random keys and factors, small and large", () => {
+  for (let i = 0; i < 150; i++) {
+    const point = ed25519.Point.fromBytes(generateIdentity().publicKey);
+    // Small and large h too, but not those next to a small multiple of 8 (the test below).
+    const h = i < 6 ? BigInt(i + 1) : i < 12 ? L - BigInt(i - 4) : le(randomBytes(64)) % L;
+    const got = nativeBlind(point, h);
+    assert.ok(got, `h = ${h}`);
+    assert.is(bytesToHex(got!), bytesToHex(point.multiplyUnsafe(h).toBytes()), `h = ${h}`);
+  }
+});
+
+fast("the clamped scalar: bits 0–2 clear, 254 set, 255 clear, and ≡ ±s (mod L); none for s/8 near 0 (mod L)", () => {
+  for (let i = 0; i < 500; i++) {
+    const s = i < 6 ? BigInt(i + 1) : le(randomBytes(64)) % L;
+    const bytes = _clamped(s);
+    assert.ok(bytes, `s = ${s}`);
+    const c = le(bytes!);
+    assert.is(c & 7n, 0n);
+    assert.is(c >> 254n, 1n);
+    assert.ok(c % L === s || c % L === L - s, `s = ${s}`);
+  }
+  // c = 2^254 + 8j with j < 2^251 reaches every s but those whose s/8 (mod L) lies within
+  // L − 2^252 of 0: never a hash's output in practice, but 0, 8, 16, … are such.
+  for (const s of [0n, 8n, 16n, L - 8n, L - 8n * 1000n]) assert.is(_clamped(s), undefined, `s = ${s}`);
+});
+
+fast("h or h + 1 with no clamped scalar (h ≡ 0, 7, −1, −8), or an all-zero output: left to @noble", () => {
+  const point = ed25519.Point.fromBytes(generateIdentity().publicKey);
+  for (const h of [0n, 7n, L - 1n, L - 8n]) assert.is(nativeBlind(point, h), undefined, `h = ${h}`);
+});
+
+fast.run();

@@ -8,6 +8,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { abytes, ascii, bytesToNumberLE, concatBytes, equalBytes, numberToBytesLE, u64be } from "./_utils.ts";
+import { nativeBlind } from "./blind_native.ts";
 import { _decodePublicKey, type Identity } from "./identity.ts";
 import { _webcryptoVerify } from "./_webcrypto.ts";
 
@@ -63,7 +64,7 @@ export function blindPublicKey(publicKey: Uint8Array, p: number): Uint8Array {
   const point = _decodePublicKey(publicKey);
   if (point === undefined) throw new RangeError(`"publicKey" is not a valid Ed25519 public key`);
   // Both A and h are public, so the variable-time multiplication leaks nothing.
-  return point.multiplyUnsafe(h).toBytes();
+  return nativeBlind(point, h) ?? point.multiplyUnsafe(h).toBytes();
 }
 
 /** PROTOCOL §3: the owner's blinded expanded key (a' = h·a mod L, prefix', A' = a'·B) for period p. */
