@@ -68,7 +68,8 @@ export class DenoUdp implements UdpTransport {
   send(buf: Uint8Array, to: Address): void {
     if (this.#closed) return;
     this.#sending++;
-    this.#conn.send(buf, { hostname: to.host, port: to.port, transport: "udp" }).catch(() => {}).finally(this.#sent);
+    // One promise a datagram: a failed send is UDP's loss (as node:dgram's), counted like the rest.
+    this.#conn.send(buf, { hostname: to.host, port: to.port, transport: "udp" }).then(this.#sent, this.#sent);
   }
 
   readonly #sent = (): void => {
