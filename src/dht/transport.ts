@@ -16,6 +16,14 @@ export interface Transport {
   close(): void;
 }
 
+/** A bound IPv4 UDP socket (udp.ts chooses the runtime's). */
+export interface UdpSocket extends Transport {
+  /** Which socket this is (tests check that Deno gets its own). */
+  readonly kind: "node:dgram" | "Deno.listenDatagram";
+  /** The kernel's receive buffer in bytes, where the runtime tells it (node:dgram). */
+  receiveBufferSize(): number | undefined;
+}
+
 /** Time and timers, injectable so that the simulator and tests can run on virtual time. */
 export interface Clock {
   now(): number;

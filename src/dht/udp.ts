@@ -1,16 +1,11 @@
 // The UDP transport: Deno's own datagram socket where the runtime hands it out (udp_deno.ts; it
 // needs the "net" unstable feature, which deno.json turns on), node:dgram otherwise (udp_node.ts).
-import type { Transport } from "./transport.ts";
+import type { UdpSocket } from "./transport.ts";
 import { denoDatagrams, DenoUdp } from "./udp_deno.ts";
 import { NodeUdp } from "./udp_node.ts";
 
 /** A bound IPv4 UDP socket. */
-export interface UdpTransport extends Transport {
-  /** Which socket this is (tests check that Deno gets its own). */
-  readonly kind: "node:dgram" | "Deno.listenDatagram";
-  /** The kernel's receive buffer in bytes, where the runtime tells it (node:dgram). */
-  receiveBufferSize(): number | undefined;
-}
+export type UdpTransport = UdpSocket;
 
 export const UdpTransport = {
   /** Binds a UDP socket (IPv4); port 0 picks a free one. */

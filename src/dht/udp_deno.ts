@@ -1,10 +1,9 @@
 // The UDP transport on Deno's own datagram socket (`Deno.listenDatagram`). Deno's node:dgram is a
-// layer of JavaScript over the same socket: on this project's machine a session carried 12,700–
-// 14,200 messages/s of 100 B over it and 22,100–24,400 over this (64 KiB messages: 24 against
-// 37–43 MB/s). Deno hands it out with the "net" unstable feature only (deno.json turns it on);
-// without it, node:dgram is used.
-import type { Address } from "./transport.ts";
-import type { UdpTransport } from "./udp.ts";
+// layer of JavaScript over the same socket: on this project's machine, in 4 interleaved runs, a
+// session carried 13,500–14,200 messages/s of 100 B over it and 20,200–24,300 over this (64 KiB
+// messages: 23–32 against 41–50 MB/s). Deno hands it out with the "net" unstable feature only
+// (deno.json turns it on); without it, node:dgram is used.
+import type { Address, UdpSocket } from "./transport.ts";
 
 type NetAddr = { hostname: string; port: number };
 /** The part of Deno.DatagramConn used here (Deno's types are not imported). */
@@ -25,7 +24,7 @@ export function denoDatagrams(): ListenDatagram | undefined {
 /** The largest UDP payload over IPv4: nothing that arrives is cut short. */
 const MAX_DATAGRAM = 65507;
 
-export class DenoUdp implements UdpTransport {
+export class DenoUdp implements UdpSocket {
   readonly kind = "Deno.listenDatagram";
   readonly #conn: DatagramConn;
   readonly #buffer = new Uint8Array(MAX_DATAGRAM);

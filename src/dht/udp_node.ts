@@ -2,8 +2,7 @@
 import dgram from "node:dgram";
 import dns from "node:dns";
 import { isIPv4 } from "node:net";
-import type { Address } from "./transport.ts";
-import type { UdpTransport } from "./udp.ts";
+import type { Address, UdpSocket } from "./transport.ts";
 
 /**
  * An IP literal is answered at once: dgram's default lookup calls back a tick later, so every
@@ -22,7 +21,7 @@ function literalLookup(host: string, options: dns.LookupOneOptions, cb: (err: No
  */
 const RECV_BUFFER = 4 << 20;
 
-export class NodeUdp implements UdpTransport {
+export class NodeUdp implements UdpSocket {
   readonly kind = "node:dgram";
   private readonly _socket: dgram.Socket;
   private _closed = false;
