@@ -59,7 +59,15 @@ export class DenoUdp implements UdpSocket {
       }
       // A copy of its own: the buffer is reused for the next datagram, and what a handler keeps
       // (a record, a fragment) must not pin a large one.
-      if (!this.#closed) this.#handler(got[0].slice(), { host: got[1].hostname, port: got[1].port });
+      if (this.#closed) return;
+      try {
+        this.#handler(got[0].slice(), { host: got[1].hostname, port: got[1].port });
+      } catch (err) {
+        // As from a node:dgram listener: uncaught, not the end of this loop (which would go deaf).
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
     }
   }
 
