@@ -9,6 +9,7 @@ export interface Address {
 
 /** A datagram socket. The DHT accepts any object with these four methods. */
 export interface Transport {
+  /** Sends one datagram; `buf` must not change afterwards (a socket may read it later: Deno's does). */
   send(buf: Uint8Array, to: Address): void;
   /** Sets THE handler of incoming datagrams (one handler; a later call replaces it). */
   onMessage(cb: (buf: Uint8Array, from: Address) => void): void;
