@@ -15,6 +15,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import type { DhtNode } from "../../src/dht/node.ts";
 import { startNode } from "../../src/dht/testnet.ts";
 import type { Address } from "../../src/dht/transport.ts";
+import { UdpTransport } from "../../src/dht/udp.ts";
 import { fmt, log, median, pct, putItem, seedOf, value } from "./_common.ts";
 
 const quick = process.env["CHAT_BENCH_QUICK"] === "1";
@@ -116,7 +117,10 @@ async function libtorrentGet(swarm: Swarm, i: number): Promise<Sample> {
 const ms = (xs: Sample[], key: "firstMs" | "endMs") => xs.map((s) => s[key] ?? Infinity);
 
 async function main(): Promise<number> {
-  const runtime = "Deno" in globalThis ? `Deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno!.version.deno}` : `Node ${process.versions.node}`;
+  const version = "Deno" in globalThis ? `Deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno!.version.deno}` : `Node ${process.versions.node}`;
+  const probe = await UdpTransport.bind({ host: "127.0.0.1" });
+  const runtime = `${version}, UDP: ${probe.kind}`;
+  probe.close();
   const python = findPython();
   if (!python) return 0;
   const swarm = await Swarm.start(python, SWARM);

@@ -412,7 +412,10 @@ const SMALL = { count: Number(process.env["CHAT_BENCH_SMALL"] ?? 20_000), size: 
 const LARGE = { count: Number(process.env["CHAT_BENCH_LARGE"] ?? 1024), size: 65536 };
 
 const started = now();
-console.log(runtime);
+// Which UDP socket this runtime got (Deno's own needs deno.json's "net" feature): it shapes the figures.
+const probe = await UdpTransport.bind({ host: HOST });
+console.log(`${runtime} (UDP: ${probe.kind})`);
+probe.close();
 
 let hyper: HyperResults | undefined;
 let hyperError: string | undefined;
