@@ -4,10 +4,11 @@
  * first message takes ~4.5 ms in all. A and h are public: nothing here is secret.
  *
  * X25519 gives the Montgomery u of [c]P for a clamped scalar c = 2^254 + 8j, j < 2^251. A has order
- * L, so [c]A = [h]A when c ≡ h (mod L), and u([h]A) = u([−h]A): one of ±h always has such a c
- * (`clamped`). u loses the sign of x, and u([h + 1]A) = u([h]A + A) picks it: of the two points with
- * the y that u gives, A' is the one that, plus A, has that u. That check also catches a wrong
- * answer; anything unexpected returns undefined, and @noble answers.
+ * L, so [c]A = [h]A when c ≡ h (mod L), and u([h]A) = u([−h]A): one of ±h has such a c but for a
+ * few h that no hash gives in practice (`_clamped`). u loses the sign of x, and u([h + 1]A) =
+ * u([h]A + A) picks it: of the two points with the y that u gives, A' is the one that, plus A, has
+ * that u. That check also catches a wrong answer; anything unexpected returns undefined, and @noble
+ * answers. (A wrong A' could only make a lookup find nothing: the blinded key is public.)
  * @module
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
