@@ -14,7 +14,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { b64url, nodeCrypto } from "./_native.ts";
 import { bytesToNumberLE, numberToBytesLE } from "./_utils.ts";
-import { _nativeX25519 } from "./x25519.ts";
+import { nativeX25519 } from "./x25519.ts";
 
 type Point = ReturnType<typeof ed25519.Point.fromBytes>;
 
@@ -50,7 +50,7 @@ function x25519(scalar: Uint8Array, u: bigint): bigint {
 
 /** A' = h·A for a valid A (in the prime-order subgroup), or undefined where the platform cannot tell. */
 export function nativeBlind(A: Point, h: bigint): Uint8Array | undefined {
-  if (!_nativeX25519) return undefined;
+  if (!nativeX25519()) return undefined;
   const c = _clamped(h), next = _clamped(Fn.add(h, 1n));
   if (!c || !next) return undefined;
   try {

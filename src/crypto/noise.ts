@@ -9,7 +9,7 @@ import { transportAead } from "./chacha_native.ts";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hmacBlake2b } from "./blake2b.ts";
 import { abytes, ascii, au64, concatBytes, wipe } from "./_utils.ts";
-import { _nativeX25519, _nobleX25519, DHLEN, type KeyPair, type X25519 } from "./x25519.ts";
+import { _nobleX25519, nativeX25519, DHLEN, type KeyPair, type X25519 } from "./x25519.ts";
 export type HandshakePattern = "IK" | "XX" | "NK";
 
 // §4.1, §4.2, §4.3 constants for 25519 / ChaChaPoly / BLAKE2b.
@@ -273,19 +273,21 @@ function _keyPair(kp: KeyPair, title: string): KeyPair {
   };
 }
 
-let _x25519: X25519 = _nativeX25519 ?? _nobleX25519;
+let _chosen: X25519 | undefined;
+/** node:crypto's X25519 where it checks out, @noble's otherwise: chosen at the first handshake. */
+const _x25519 = (): X25519 => (_chosen ??= nativeX25519() ?? _nobleX25519);
 
 /** The X25519 every handshake uses from now on (for tests: both implementations run the vectors). */
 export function _useX25519(impl: X25519): X25519 {
-  const previous = _x25519;
-  _x25519 = impl;
+  const previous = _x25519();
+  _chosen = impl;
   return previous;
 }
 
 /** §4.1 DH(): X25519; a low-order public key (all-zero output) throws, aborting the handshake. */
 function _dh(kp: KeyPair | undefined, publicKey: Uint8Array | undefined): Uint8Array {
   if (kp === undefined || publicKey === undefined) throw new Error("Noise handshake is missing a key for DH");
-  return _x25519.dh(kp, publicKey);
+  return _x25519().dh(kp, publicKey);
 }
 
 /**
@@ -360,7 +362,7 @@ export class HandshakeState {
     try {
       for (const token of tokens) {
         if (token === "e") {
-          d.e ??= _x25519.keygen();
+          d.e ??= _x25519().keygen();
           parts.push(d.e.publicKey);
           d.ss.mixHash(d.e.publicKey);
         } else if (token === "s") {

@@ -140,5 +140,13 @@ function exportPair(privateKey: NativeKey, publicKey: NativeKey): KeyPair | unde
   return undefined;
 }
 
-/** node:crypto's X25519, or undefined in a runtime without it (tests compare it with noble). */
-export const _nativeX25519: X25519 | undefined = loadNative();
+let native: X25519 | null | undefined;
+
+/**
+ * node:crypto's X25519, or undefined in a runtime without it (tests compare it with noble). Loaded
+ * and checked on first use, not at import: the DHT imports this module (blinding) and never uses it.
+ */
+export function nativeX25519(): X25519 | undefined {
+  if (native === undefined) native = loadNative() ?? null;
+  return native ?? undefined;
+}

@@ -111,7 +111,8 @@ export const SEND_WINDOW_FRAGMENTS = MAX_FRAGMENTS;
  * ...and at most, grown while messages are acked without a retransmission (outbox.ts): four 64 KiB
  * messages, so that the next ones are on their way while the receiver still works on the first (a
  * window of one message left each end idle half the time). Our sockets ask for 4 MiB of receive
- * buffer (udp.ts); a peer with less loses some of a burst and halves the window.
+ * buffer on Node (dht/udp_node.ts; Deno's keep the system's); a peer with less loses some of a
+ * burst and halves the window.
  */
 export const SEND_WINDOW_FRAGMENTS_MAX = 4 * MAX_FRAGMENTS;
 /**
